@@ -52,6 +52,19 @@ static inline const char *lpa_SSL_get_group_name(SSL *ssl) {
     const char *name = SSL_group_to_name(ssl, nid);
     return name;
 }
+static inline int lpa_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *x509) {
+    return (int)SSL_CTX_add1_chain_cert(ctx, x509);
+}
+static inline int lpa_SSL_CTX_set_ecdh_auto(SSL_CTX *ctx) {
+    (void)ctx;
+    return 1;
+}
+/* SSL_OP_* constants are built by a macro Swift does not expand. */
+static inline long lpa_SSL_OP_NO_COMPRESSION(void) { return (long)SSL_OP_NO_COMPRESSION; }
+static inline long lpa_SSL_OP_NO_RENEGOTIATION(void) { return (long)SSL_OP_NO_RENEGOTIATION; }
+static inline long lpa_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return (long)SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline long lpa_SSL_OP_NO_TICKET(void) { return (long)SSL_OP_NO_TICKET; }
+
 /* Error-queue reading without macros: returns 0 when empty. */
 static inline unsigned long lpa_ERR_get_error(void) { return ERR_get_error(); }
 static inline void lpa_ERR_clear_error(void) { ERR_clear_error(); }

@@ -1,0 +1,290 @@
+import COpenSSL
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One OpenSSL `SSL` object with its pair of memory BIOs: ciphertext goes in through ``feed(_:)``
+/// and comes out through ``drainCiphertext(allocator:)``; plaintext is read and written in between.
+///
+/// Not thread-safe: owned by exactly one ``TLSHandler`` and used only on its channel's event loop.
+/// It never touches sockets, which keeps it testable on its own.
+final class TLSConnection {
+    enum HandshakeResult {
+        case complete
+        case wantMore
+        case failed(TLSError)
+    }
+
+    enum ReadResult {
+        /// Plaintext was appended to the buffer; more may follow.
+        case data
+        /// No complete record is buffered.
+        case wantMore
+        /// The peer sent close_notify.
+        case closeNotify
+        case failed(TLSError)
+    }
+
+    let ssl: OpaquePointer
+    private var rbio: OpaquePointer
+    private var wbio: OpaquePointer
+    let role: TLSConfiguration.Role
+
+    init(context: TLSContext, serverHostname: String?) throws {
+        OpenSSLErrorQueue.clear()
+        guard let ssl = SSL_new(context.ctx) else {
+            throw TLSError.invalidConfiguration("SSL_new failed: \(OpenSSLErrorQueue.drain().joined(separator: "; "))")
+        }
+        guard let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
+            throw TLSError.invalidConfiguration("BIO_new failed")
+        }
+        _ = lpa_BIO_set_mem_eof_return(r, -1)
+        _ = lpa_BIO_set_mem_eof_return(w, -1)
+        SSL_set_bio(ssl, r, w)
+        self.ssl = ssl
+        self.rbio = r
+        self.wbio = w
+        self.role = context.configuration.role
+
+        switch role {
+        case .server:
+            SSL_set_accept_state(ssl)
+        case .client:
+            SSL_set_connect_state(ssl)
+            if let host = serverHostname, !host.isEmpty {
+                try configureHostname(host, verify: context.configuration.peerVerification != .none)
+            }
+        }
+    }
+
+    deinit {
+        SSL_free(ssl)  // frees both BIOs
+    }
+
+    private func configureHostname(_ host: String, verify: Bool) throws {
+        let isIPAddress = Self.isIPAddress(host)
+        if !isIPAddress {
+            guard lpa_SSL_set_tlsext_host_name(ssl, host) == 1 else {
+                throw TLSError.invalidConfiguration("server name '\(host)' rejected: \(OpenSSLErrorQueue.drain())")
+            }
+        }
+        guard verify else { return }
+        let ok: Int32
+        if isIPAddress {
+            ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+        } else {
+            ok = SSL_set1_host(ssl, host)
+        }
+        guard ok == 1 else {
+            throw TLSError.invalidConfiguration("cannot verify against host '\(host)': \(OpenSSLErrorQueue.drain())")
+        }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    /// Offers an earlier session for resumption (client side, before the handshake).
+    func offer(session: OpaquePointer) {
+        SSL_set_session(ssl, session)
+    }
+
+    /// Appends received ciphertext to the input BIO.
+    func feed(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = BIO_write(rbio, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
+                if n <= 0 { break }
+                offset += Int(n)
+            }
+        }
+    }
+
+    /// Runs the handshake as far as the buffered input allows.
+    func doHandshake() -> HandshakeResult {
+        OpenSSLErrorQueue.clear()
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 { return .complete }
+        let error = SSL_get_error(ssl, rc)
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .wantMore
+        default:
+            let verify = SSL_get_verify_result(ssl)
+            let verifyText: String? = verify == X509_V_OK ? nil : String(cString: X509_verify_cert_error_string(Int(verify)))
+            var reasons = OpenSSLErrorQueue.drain()
+            if reasons.isEmpty { reasons = [Self.describe(sslError: error)] }
+            return .failed(.handshakeFailed(reasons: reasons, verifyError: verifyText))
+        }
+    }
+
+    /// Decrypts buffered records into `buffer` until no complete record is left.
+    func readPlaintext(into buffer: inout ByteBuffer) -> ReadResult {
+        var produced = false
+        while true {
+            if buffer.writableBytes < 1024 {
+                buffer.reserveCapacity(minimumWritableBytes: max(4096, buffer.capacity))
+            }
+            OpenSSLErrorQueue.clear()
+            var lastReturn: Int32 = 0
+            let rc = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { ptr -> Int in
+                lastReturn = SSL_read(ssl, ptr.baseAddress, Int32(min(ptr.count, Int(Int32.max))))
+                return lastReturn > 0 ? Int(lastReturn) : 0
+            }
+            if rc > 0 {
+                produced = true
+                continue
+            }
+            let error = SSL_get_error(ssl, lastReturn)
+            switch error {
+            case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                return produced ? .data : .wantMore
+            case SSL_ERROR_ZERO_RETURN:
+                return .closeNotify
+            default:
+                var reasons = OpenSSLErrorQueue.drain()
+                if reasons.isEmpty { reasons = [Self.describe(sslError: error)] }
+                return .failed(.readFailed(reasons: reasons))
+            }
+        }
+    }
+
+    /// Encrypts `buffer` into the output BIO.
+    func writePlaintext(_ buffer: ByteBuffer) -> TLSError? {
+        guard buffer.readableBytes > 0 else { return nil }
+        OpenSSLErrorQueue.clear()
+        return buffer.withUnsafeReadableBytes { bytes -> TLSError? in
+            var offset = 0
+            while offset < bytes.count {
+                let n = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
+                if n <= 0 {
+                    let error = SSL_get_error(ssl, n)
+                    var reasons = OpenSSLErrorQueue.drain()
+                    if reasons.isEmpty { reasons = [Self.describe(sslError: error)] }
+                    return .writeFailed(reasons: reasons)
+                }
+                offset += Int(n)
+            }
+            return nil
+        }
+    }
+
+    /// Queues close_notify in the output BIO.
+    func shutdown() {
+        OpenSSLErrorQueue.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrorQueue.clear()
+    }
+
+    /// Takes everything the output BIO holds.
+    func drainCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let pending = lpa_BIO_pending(wbio)
+        guard pending > 0 else { return nil }
+        var buffer = allocator.buffer(capacity: Int(pending))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Int(pending)) { ptr in
+            let n = BIO_read(wbio, ptr.baseAddress, Int32(pending))
+            return n > 0 ? Int(n) : 0
+        }
+        return buffer
+    }
+
+    /// Replaces both memory BIOs with fresh, empty ones when neither holds data. Memory BIOs keep
+    /// the capacity of the largest flight they ever held (the handshake); swapping them after the
+    /// handshake returns that memory, which matters with hundreds of thousands of idle connections.
+    func compactBuffers() {
+        guard lpa_BIO_pending(rbio) == 0, lpa_BIO_pending(wbio) == 0,
+              let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem())
+        else { return }
+        _ = lpa_BIO_set_mem_eof_return(r, -1)
+        _ = lpa_BIO_set_mem_eof_return(w, -1)
+        SSL_set0_rbio(ssl, r)  // frees the old BIO
+        SSL_set0_wbio(ssl, w)
+        rbio = r
+        wbio = w
+    }
+
+    /// A new reference to the current session when it can be resumed; the caller owns it.
+    func resumableSession() -> OpaquePointer? {
+        guard let s = SSL_get1_session(ssl) else { return nil }
+        if SSL_SESSION_is_resumable(s) == 1 { return s }
+        SSL_SESSION_free(s)
+        return nil
+    }
+
+    /// Identity of the current session, to tell whether a new ticket arrived.
+    var currentSessionIdentity: UnsafeRawPointer? {
+        SSL_get_session(ssl).map { UnsafeRawPointer($0) }
+    }
+
+    /// Details of the completed handshake.
+    func handshakeDetails() -> TLSHandshakeCompleted {
+        let version = String(cString: SSL_get_version(ssl))
+        let cipher = SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } ?? "unknown"
+        let group = lpa_SSL_get_group_name(ssl).map { String(cString: $0) }
+        let resumed = SSL_session_reused(ssl) == 1
+        var subject: [TLSSubjectAttribute] = []
+        var der: [UInt8]?
+        if let peer = SSL_get0_peer_certificate(ssl) {
+            subject = Self.subjectAttributes(of: peer)
+            let length = i2d_X509(peer, nil)
+            if length > 0 {
+                var bytes = [UInt8](repeating: 0, count: Int(length))
+                bytes.withUnsafeMutableBufferPointer { buf in
+                    var p: UnsafeMutablePointer<UInt8>? = buf.baseAddress
+                    _ = i2d_X509(peer, &p)
+                }
+                der = bytes
+            }
+        }
+        var serverName: String?
+        if role == .server, let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) {
+            serverName = String(cString: name)
+        }
+        return TLSHandshakeCompleted(
+            protocolVersion: version, cipherSuite: cipher, group: group, resumed: resumed,
+            peerSubject: subject, peerCertificateDER: der, serverName: serverName)
+    }
+
+    static func subjectAttributes(of certificate: OpaquePointer) -> [TLSSubjectAttribute] {
+        guard let name = X509_get_subject_name(certificate) else { return [] }
+        var result: [TLSSubjectAttribute] = []
+        let count = X509_NAME_entry_count(name)
+        for i in 0..<count {
+            guard let entry = X509_NAME_get_entry(name, i),
+                  let object = X509_NAME_ENTRY_get_object(entry),
+                  let data = X509_NAME_ENTRY_get_data(entry)
+            else { continue }
+            let nid = OBJ_obj2nid(object)
+            var key: String
+            if nid != NID_undef, let sn = OBJ_nid2sn(nid) {
+                key = String(cString: sn)
+            } else {
+                var buf = [CChar](repeating: 0, count: 80)
+                OBJ_obj2txt(&buf, Int32(buf.count), object, 1)
+                key = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            }
+            var utf8: UnsafeMutablePointer<UInt8>?
+            let n = ASN1_STRING_to_UTF8(&utf8, data)
+            guard n >= 0, let utf8 else { continue }
+            let value = String(decoding: UnsafeBufferPointer(start: utf8, count: Int(n)), as: UTF8.self)
+            CRYPTO_free(utf8, #fileID, #line)
+            result.append(TLSSubjectAttribute(name: key, value: value))
+        }
+        return result
+    }
+
+    static func describe(sslError: Int32) -> String {
+        switch sslError {
+        case SSL_ERROR_SYSCALL: return "unexpected end of input"
+        case SSL_ERROR_SSL: return "protocol error"
+        case SSL_ERROR_ZERO_RETURN: return "peer closed the TLS session"
+        default: return "SSL error \(sslError)"
+        }
+    }
+}

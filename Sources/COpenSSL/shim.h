@@ -55,9 +55,8 @@ static inline const char *lpa_SSL_get_group_name(SSL *ssl) {
 static inline int lpa_SSL_CTX_add1_chain_cert(SSL_CTX *ctx, X509 *x509) {
     return (int)SSL_CTX_add1_chain_cert(ctx, x509);
 }
-static inline int lpa_SSL_CTX_set_ecdh_auto(SSL_CTX *ctx) {
-    (void)ctx;
-    return 1;
+static inline int lpa_SSL_add1_chain_cert(SSL *ssl, X509 *x509) {
+    return (int)SSL_add1_chain_cert(ssl, x509);
 }
 /* SSL_OP_* constants are built by a macro Swift does not expand. */
 static inline long lpa_SSL_OP_NO_COMPRESSION(void) { return (long)SSL_OP_NO_COMPRESSION; }

@@ -32,7 +32,7 @@ final class TLSConnection {
     private var wbio: OpaquePointer
     let role: TLSConfiguration.Role
 
-    init(context: TLSContext, serverHostname: String?) throws {
+    init(context: TLSContext, serverHostname: String?, credentials: TLSCredentials? = nil) throws {
         OpenSSLErrorQueue.clear()
         guard let ssl = SSL_new(context.ctx) else {
             throw TLSError.invalidConfiguration("SSL_new failed: \(OpenSSLErrorQueue.drain().joined(separator: "; "))")
@@ -49,6 +49,9 @@ final class TLSConnection {
         self.wbio = w
         self.role = context.configuration.role
 
+        if let credentials {
+            try credentials.apply(to: ssl)
+        }
         switch role {
         case .server:
             SSL_set_accept_state(ssl)

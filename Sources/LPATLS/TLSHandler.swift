@@ -36,13 +36,15 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ///     (an IP address is checked against the certificate's IP SANs and not sent as SNI).
     ///   - sessionCache: client only: where resumable sessions are kept between connections.
     ///   - sessionKey: client only: cache key, usually `host:port`; defaults to `serverHostname`.
+    ///   - credentials: a certificate and key for this connection only, overriding the context's.
     public init(
         context: TLSContext,
         serverHostname: String? = nil,
         sessionCache: TLSClientSessionCache? = nil,
-        sessionKey: String? = nil
+        sessionKey: String? = nil,
+        credentials: TLSCredentials? = nil
     ) throws {
-        self.connection = try TLSConnection(context: context, serverHostname: serverHostname)
+        self.connection = try TLSConnection(context: context, serverHostname: serverHostname, credentials: credentials)
         self.handshakeTimeout = context.configuration.handshakeTimeout
         let resumes = context.configuration.role == .client && context.configuration.sessionResumption
         self.sessionCache = resumes ? sessionCache : nil

@@ -1,0 +1,167 @@
+import Foundation
+import LPATLS
+import NIOCore
+import Yams
+
+/// Settings of one `lpa-edge` process. Every field has a default that runs on one machine; a YAML
+/// file overrides any subset (keys as below, in camelCase), and command-line flags override the file.
+public struct EdgeConfiguration: Codable, Sendable, Equatable {
+    /// Where terminals connect.
+    public var listen: Listen = Listen()
+    public var tls: TLS = TLS()
+    public var limits: Limits = Limits()
+    public var heartbeat: Heartbeat = Heartbeat()
+    /// Which certificate subject attributes bind which Hello identity fields.
+    public var identityBinding: [IdentityBindingRule] = IdentityBindingRule.defaults
+    /// Seconds granted to terminals to leave on shutdown before the rest are closed.
+    public var drainSeconds: Double = 10
+    /// A name for this edge in logs and (later) the core's routing table.
+    public var nodeID: String = ProcessInfo.processInfo.hostName
+
+    public struct Listen: Codable, Sendable, Equatable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 8443
+        /// Listen backlog; a burst of reconnecting devices needs a deep one.
+        public var backlog: Int = 4096
+        public init() {}
+    }
+
+    public struct TLS: Codable, Sendable, Equatable {
+        public var certificate: String = "pki/edge.pem"
+        public var privateKey: String = "pki/edge.key"
+        /// CA bundle that signs device certificates.
+        public var clientCA: String = "pki/fleet-ca.pem"
+        /// Require device certificates (mutual TLS). Turning this off also turns off identity binding.
+        public var requireClientCertificate: Bool = true
+        public var handshakeTimeoutSeconds: Double = 10
+        public var minimumVersion: String = "TLSv1.2"
+        public var groups: String = "P-256:X25519"
+        public var cipherList: String?
+        public var cipherSuites: String?
+        public var sessionResumption: Bool = true
+        public init() {}
+    }
+
+    public struct Limits: Codable, Sendable, Equatable {
+        /// Open connections accepted at once; further ones are closed on accept.
+        public var maxConnections: Int = 200_000
+        /// New connections per second per remote address (token bucket rate) …
+        public var handshakesPerSecondPerAddress: Double = 5_000
+        /// … and the burst the bucket holds.
+        public var handshakeBurstPerAddress: Double = 20_000
+        /// Largest frame accepted from a terminal.
+        public var maxFrameBytes: Int = 256 * 1024
+        /// Bytes queued towards one terminal before it counts as slow (reads from it stop).
+        public var writeBufferHighWaterBytes: Int = 64 * 1024
+        public var writeBufferLowWaterBytes: Int = 16 * 1024
+        /// Seconds a terminal has after the TLS handshake to send Hello.
+        public var helloTimeoutSeconds: Double = 15
+        public init() {}
+    }
+
+    public struct Heartbeat: Codable, Sendable, Equatable {
+        /// Interval sent in Welcome until the core decides otherwise.
+        public var defaultIntervalSeconds: Int = 60
+        /// History limit sent in Welcome until the core decides otherwise.
+        public var defaultHistoryLimit: Int = 100
+        /// A terminal silent for this many intervals is dropped.
+        public var missedIntervalsBeforeDrop: Int = 3
+        /// Length of one heartbeat counting window.
+        public var countWindowSeconds: Int = 60
+        public init() {}
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = EdgeConfiguration()
+        listen = try c.decodeIfPresent(Listen.self, forKey: .listen) ?? d.listen
+        tls = try c.decodeIfPresent(TLS.self, forKey: .tls) ?? d.tls
+        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? d.limits
+        heartbeat = try c.decodeIfPresent(Heartbeat.self, forKey: .heartbeat) ?? d.heartbeat
+        identityBinding = try c.decodeIfPresent([IdentityBindingRule].self, forKey: .identityBinding) ?? d.identityBinding
+        drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
+        nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
+    }
+
+    /// Reads a YAML file; keys left out keep their defaults. Errors name the file and the key.
+    public static func load(yamlFile path: String) throws -> EdgeConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw EdgeConfigurationError(file: path, detail: "cannot read file: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String = "<inline>") throws -> EdgeConfiguration {
+        do {
+            if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return EdgeConfiguration() }
+            let config = try YAMLDecoder().decode(EdgeConfiguration.self, from: yaml)
+            try config.validate()
+            return config
+        } catch let error as EdgeConfigurationError {
+            throw EdgeConfigurationError(file: file, detail: error.detail)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath + [key])): missing")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath)): \(context.debugDescription)")
+        } catch {
+            throw EdgeConfigurationError(file: file, detail: "\(error)")
+        }
+    }
+
+    private static func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// Checks ranges that decoding alone cannot.
+    public func validate() throws {
+        func fail(_ s: String) -> EdgeConfigurationError { EdgeConfigurationError(file: "", detail: s) }
+        guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
+        guard limits.maxConnections > 0 else { throw fail("limits.maxConnections: must be positive") }
+        guard limits.maxFrameBytes >= 64, limits.maxFrameBytes <= 2 * 1024 * 1024 else {
+            throw fail("limits.maxFrameBytes: must be between 64 and 2097152")
+        }
+        guard limits.writeBufferLowWaterBytes < limits.writeBufferHighWaterBytes else {
+            throw fail("limits.writeBufferLowWaterBytes: must be below writeBufferHighWaterBytes")
+        }
+        guard heartbeat.defaultIntervalSeconds > 0 else { throw fail("heartbeat.defaultIntervalSeconds: must be positive") }
+        guard heartbeat.missedIntervalsBeforeDrop > 0 else { throw fail("heartbeat.missedIntervalsBeforeDrop: must be positive") }
+        guard heartbeat.countWindowSeconds > 0 else { throw fail("heartbeat.countWindowSeconds: must be positive") }
+        guard TLSConfiguration.ProtocolVersion(rawValue: tls.minimumVersion) != nil else {
+            throw fail("tls.minimumVersion: '\(tls.minimumVersion)' is not TLSv1.2 or TLSv1.3")
+        }
+    }
+
+    /// The TLS server configuration this edge listens with.
+    public func tlsConfiguration() -> TLSConfiguration {
+        var c = TLSConfiguration.server(
+            certificateChain: .file(tls.certificate),
+            privateKey: .file(tls.privateKey),
+            trustRoots: tls.requireClientCertificate ? .file(tls.clientCA) : nil,
+            peerVerification: tls.requireClientCertificate ? .required : .none)
+        c.handshakeTimeout = .nanoseconds(Int64(tls.handshakeTimeoutSeconds * 1e9))
+        c.minimumVersion = TLSConfiguration.ProtocolVersion(rawValue: tls.minimumVersion) ?? .tls12
+        c.groups = tls.groups
+        if let list = tls.cipherList { c.cipherList = list }
+        if let suites = tls.cipherSuites { c.cipherSuites = suites }
+        c.sessionResumption = tls.sessionResumption
+        return c
+    }
+}
+
+/// A configuration problem, naming the file and the key.
+public struct EdgeConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var detail: String
+    public init(file: String, detail: String) {
+        self.file = file
+        self.detail = detail
+    }
+    public var description: String { file.isEmpty ? detail : "\(file): \(detail)" }
+}

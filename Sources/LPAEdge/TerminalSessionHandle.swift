@@ -1,0 +1,96 @@
+import NIOCore
+import TerminalProtocol
+
+/// Errors of requests sent to a terminal.
+public enum TerminalSessionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No live session for the terminal on this edge.
+    case notConnected(terminalID: String)
+    /// The session ended before the terminal answered.
+    case sessionClosed(terminalID: String)
+    /// The terminal did not answer in time.
+    case timeout(terminalID: String, request: String, seconds: Double)
+    /// The session is not yet (or no longer) active.
+    case notActive(terminalID: String)
+    /// Too many requests are waiting for this terminal.
+    case tooManyPendingRequests(terminalID: String)
+
+    public var code: String {
+        switch self {
+        case .notConnected: return "TERMINAL_NOT_CONNECTED"
+        case .sessionClosed: return "TERMINAL_SESSION_CLOSED"
+        case .timeout: return "TERMINAL_TIMEOUT"
+        case .notActive: return "TERMINAL_NOT_ACTIVE"
+        case .tooManyPendingRequests: return "TERMINAL_BUSY"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .notConnected(let id): return "\(code): terminal \(id) has no session on this edge"
+        case .sessionClosed(let id): return "\(code): the session of terminal \(id) ended before it answered"
+        case .timeout(let id, let request, let s): return "\(code): terminal \(id) did not answer \(request) within \(s)s"
+        case .notActive(let id): return "\(code): the session of terminal \(id) is not active"
+        case .tooManyPendingRequests(let id): return "\(code): terminal \(id) has too many requests in flight"
+        }
+    }
+}
+
+/// A thread-safe reference to one live terminal session, used by whoever acts on the terminal (the
+/// core link, tests, tools). Every call hops to the session's event loop.
+public final class TerminalSessionHandle: Sendable {
+    public let terminalID: String
+    public let sessionID: String
+    public let identity: Identity
+    public let remoteAddress: String
+    public let eventLoop: EventLoop
+    private let handler: NIOLoopBound<TerminalSessionHandler>
+
+    init(terminalID: String, sessionID: String, identity: Identity, remoteAddress: String, handler: TerminalSessionHandler, eventLoop: EventLoop) {
+        self.terminalID = terminalID
+        self.sessionID = sessionID
+        self.identity = identity
+        self.remoteAddress = remoteAddress
+        self.eventLoop = eventLoop
+        self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
+    }
+
+    /// Sends new settings (heartbeat interval, history limit) to the terminal.
+    public func push(settings: TerminalSettings) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit { self.handler.value.push(settings: settings, eventLoop: self.eventLoop) }
+    }
+
+    /// Runs an APDU batch on the terminal's card and returns its result.
+    public func transmit(_ batch: ApduBatch, timeout: TimeAmount = .seconds(120)) -> EventLoopFuture<ApduBatchResult> {
+        eventLoop.flatSubmit {
+            self.handler.value.request(.apduBatch(batch), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
+                guard case .apduBatchResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
+                return r
+            }
+        }
+    }
+
+    /// Opens a logical channel on the terminal's card and selects `aid` on it.
+    public func openChannel(aid: [UInt8], timeout: TimeAmount = .seconds(60)) -> EventLoopFuture<ChannelOpenResult> {
+        eventLoop.flatSubmit {
+            self.handler.value.request(.channelOpen(ChannelOpen(requestID: 0, aid: aid)), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
+                guard case .channelOpenResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
+                return r
+            }
+        }
+    }
+
+    /// Closes a logical channel on the terminal's card.
+    public func closeChannel(_ channel: UInt8, timeout: TimeAmount = .seconds(60)) -> EventLoopFuture<ChannelCloseResult> {
+        eventLoop.flatSubmit {
+            self.handler.value.request(.channelClose(ChannelClose(requestID: 0, channel: channel)), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
+                guard case .channelCloseResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
+                return r
+            }
+        }
+    }
+
+    /// Ends the session with a Goodbye carrying `reason`.
+    public func disconnect(reason: ReasonCode, text: String) -> EventLoopFuture<Void> {
+        eventLoop.submit { self.handler.value.serverClose(reason: reason, text: text) }
+    }
+}

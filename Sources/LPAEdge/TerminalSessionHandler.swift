@@ -1,0 +1,350 @@
+import Foundation
+import LPATLS
+import Logging
+import NIOCore
+import TerminalProtocol
+
+/// Serves one terminal connection above the TLS handler and the frame codec. It turns channel
+/// events into calls on ``TerminalSessionStateMachine`` and carries out the actions it returns:
+/// frames to send, registration with the core, session-table membership, heartbeat counting,
+/// timers, and requests from the core waiting for the terminal's answer.
+///
+/// Back-pressure: while the channel is not writable (a slow terminal is not reading what it is
+/// sent) the handler stops reading from it, so a slow terminal cannot make the edge buffer
+/// without bound.
+///
+/// Runs on its channel's event loop only.
+final class TerminalSessionHandler: ChannelDuplexHandler {
+    typealias InboundIn = TerminalFrame
+    typealias OutboundIn = TerminalFrame
+    typealias OutboundOut = TerminalFrame
+
+    private enum Pending {
+        case frame(EventLoopPromise<TerminalFrame>, Scheduled<Void>?)
+    }
+
+    private let env: EdgeEnvironment
+    private var stateMachine: TerminalSessionStateMachine
+    private var context: ChannelHandlerContext?
+    private var logger: Logger
+    private var remoteAddress = "unknown"
+    private var helloTimer: Scheduled<Void>?
+    private var livenessTimer: RepeatedTask?
+    private var handle: TerminalSessionHandle?
+    private var pending: [UInt32: Pending] = [:]
+    private var nextRequestID: UInt32 = 1
+    private var readPending = false
+    private var needsFlush = false
+    private var endReason: ReasonCode = .unspecified
+    private var tlsDone = false
+    static let maxPendingRequests = 64
+
+    init(environment: EdgeEnvironment) {
+        self.env = environment
+        self.stateMachine = TerminalSessionStateMachine(policy: environment.policy)
+        self.logger = environment.logger
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { armHelloTimer(context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress {
+            remoteAddress = "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        }
+        logger[metadataKey: "remote"] = .string(remoteAddress)
+        armHelloTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    private func armHelloTimer(context: ChannelHandlerContext) {
+        guard helloTimer == nil else { return }
+        let seconds = env.configuration.limits.helloTimeoutSeconds + env.configuration.tls.handshakeTimeoutSeconds
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        helloTimer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            let handler = bound.value
+            handler.perform(handler.stateMachine.helloTimedOut())
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSHandshakeCompleted {
+            tlsDone = true
+            if tls.resumed { env.metrics.handshakesResumed.increment() } else { env.metrics.handshakes.increment() }
+            if let cn = tls.peerSubjectValue("CN") { logger[metadataKey: "cert_cn"] = .string(cn) }
+            perform(stateMachine.handshakeCompleted(tls))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        env.metrics.framesIn.increment()
+        perform(stateMachine.frameReceived(frame, now: .now()))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let tlsError = error as? TLSError {
+            if !tlsDone {
+                env.metrics.handshakeFailed(code: tlsError.code)
+                logger.info("TLS handshake failed", metadata: ["error": "\(tlsError)", "code": "\(tlsError.code)"])
+            } else {
+                logger.info("TLS error", metadata: ["error": "\(tlsError)", "code": "\(tlsError.code)"])
+            }
+            stateMachine.connectionClosed()
+            context.close(promise: nil)
+            return
+        }
+        if let protocolError = error as? TerminalProtocolError {
+            env.metrics.protocolError()
+            logger.notice("malformed frame", metadata: ["error": "\(protocolError)", "code": "\(ReasonCode.protocolViolation.name)"])
+            // The frame stream cannot be resynchronised: say why and close.
+            endReason = .protocolViolation
+            perform(stateMachine.serverClose(reason: .protocolViolation, text: "\(protocolError)"))
+            return
+        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        stateMachine.connectionClosed()
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        helloTimer?.cancel()
+        helloTimer = nil
+        livenessTimer?.cancel()
+        livenessTimer = nil
+        stateMachine.connectionClosed()
+        let pendingRequests = pending
+        pending.removeAll()
+        for (_, p) in pendingRequests {
+            if case .frame(let promise, let timer) = p {
+                timer?.cancel()
+                promise.fail(TerminalSessionError.sessionClosed(terminalID: handle?.terminalID ?? "?"))
+            }
+        }
+        if let handle {
+            self.handle = nil
+            env.metrics.sessionsActive.decrement()
+            let removed = env.sessions.remove(handle)
+            let windowSeconds = Int32(env.configuration.heartbeat.countWindowSeconds)
+            if removed {
+                let partial = env.ledger.close(handle.terminalID, windowSeconds: windowSeconds)
+                let link = env.coreLink
+                let reason = endReason
+                let id = handle.terminalID
+                Task {
+                    if let partial, partial.count > 0 { await link.report(heartbeats: [partial]) }
+                    await link.terminalGone(terminalID: id, reason: reason)
+                }
+            }
+            logger.info("session ended", metadata: ["reason": "\(endReason.name)"])
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, readPending {
+            readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Calls from TerminalSessionHandle (on the event loop)
+
+    func push(settings: TerminalSettings, eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        guard let context else { return eventLoop.makeFailedFuture(TerminalSessionError.sessionClosed(terminalID: "?")) }
+        guard stateMachine.isActive else {
+            return context.eventLoop.makeFailedFuture(TerminalSessionError.notActive(terminalID: stateMachine.terminalID ?? "?"))
+        }
+        let action = stateMachine.settingsPushed(settings, now: .now())
+        if case .send(let frame) = action {
+            rearmLiveness(intervalSeconds: Int(settings.heartbeatIntervalSeconds))
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+            return promise.futureResult
+        }
+        perform(action)
+        return context.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func request(_ frame: TerminalFrame, timeout: TimeAmount, eventLoop: EventLoop) -> EventLoopFuture<TerminalFrame> {
+        guard let context else { return eventLoop.makeFailedFuture(TerminalSessionError.sessionClosed(terminalID: "?")) }
+        let terminalID = stateMachine.terminalID ?? "?"
+        guard stateMachine.isActive else {
+            return context.eventLoop.makeFailedFuture(TerminalSessionError.notActive(terminalID: terminalID))
+        }
+        guard pending.count < Self.maxPendingRequests else {
+            return context.eventLoop.makeFailedFuture(TerminalSessionError.tooManyPendingRequests(terminalID: terminalID))
+        }
+        let id = nextRequestID
+        nextRequestID = nextRequestID == UInt32.max ? 1 : nextRequestID + 1
+        let outgoing: TerminalFrame
+        let name: String
+        switch frame {
+        case .apduBatch(var b):
+            b.batchID = id
+            outgoing = .apduBatch(b)
+            name = "ApduBatch"
+        case .channelOpen(var o):
+            o.requestID = id
+            outgoing = .channelOpen(o)
+            name = "ChannelOpen"
+        case .channelClose(var c):
+            c.requestID = id
+            outgoing = .channelClose(c)
+            name = "ChannelClose"
+        default:
+            return context.eventLoop.makeFailedFuture(TerminalSessionError.notActive(terminalID: terminalID))
+        }
+        let promise = context.eventLoop.makePromise(of: TerminalFrame.self)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(in: timeout) {
+            let handler = bound.value
+            if case .frame(let p, _) = handler.pending.removeValue(forKey: id) {
+                p.fail(TerminalSessionError.timeout(terminalID: terminalID, request: name, seconds: Double(timeout.nanoseconds) / 1e9))
+            }
+        }
+        pending[id] = .frame(promise, timer)
+        context.writeAndFlush(wrapOutboundOut(outgoing)).whenFailure { error in
+            let handler = bound.value
+            if case .frame(let p, let t) = handler.pending.removeValue(forKey: id) {
+                t?.cancel()
+                p.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    func serverClose(reason: ReasonCode, text: String) {
+        endReason = reason
+        perform(stateMachine.serverClose(reason: reason, text: text))
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: TerminalSessionStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            return
+
+        case .register(let terminalID, let hello, let resumed):
+            helloTimer?.cancel()
+            helloTimer = nil
+            logger[metadataKey: "terminal"] = .string(terminalID)
+            registeredIdentity = hello.identity
+            let registration = TerminalRegistration(
+                terminalID: terminalID, identity: hello.identity, agent: hello.agent,
+                remoteAddress: remoteAddress, edgeNodeID: env.configuration.nodeID, tlsResumed: resumed)
+            let link = env.coreLink
+            let promise = context.eventLoop.makePromise(of: RegistrationDecision.self)
+            promise.completeWithTask { try await link.register(registration) }
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            promise.futureResult.whenComplete { result in
+                let handler = bound.value
+                switch result {
+                case .success(let decision):
+                    handler.perform(handler.stateMachine.registrationDecided(decision, sessionID: UUID().uuidString, now: .now()))
+                case .failure(let error):
+                    handler.logger.warning("registration failed", metadata: ["error": "\(error)"])
+                    handler.perform(handler.stateMachine.registrationFailed(error))
+                }
+            }
+
+        case .welcome(let terminalID, let welcome):
+            context.writeAndFlush(wrapOutboundOut(.welcome(welcome)), promise: nil)
+            let identity = registeredIdentity ?? Identity()
+            let handle = TerminalSessionHandle(
+                terminalID: terminalID, sessionID: welcome.sessionID, identity: identity,
+                remoteAddress: remoteAddress, handler: self, eventLoop: context.eventLoop)
+            self.handle = handle
+            env.metrics.sessionsActive.increment()
+            env.ledger.open(terminalID)
+            if let replaced = env.sessions.insert(handle) {
+                _ = replaced.disconnect(reason: .duplicateSession, text: "a newer session of \(terminalID) replaced this one")
+            }
+            rearmLiveness(intervalSeconds: Int(welcome.settings.heartbeatIntervalSeconds))
+            logger.info("session started", metadata: ["model": "\(welcome.model)", "session": "\(welcome.sessionID)"])
+
+        case .acknowledgeHeartbeat(let terminalID, let ack):
+            env.metrics.heartbeats.increment()
+            env.ledger.record(terminalID, now: env.unixTime())
+            context.write(wrapOutboundOut(.heartbeatAck(ack)), promise: nil)
+            needsFlush = true
+
+        case .completeRequest(let frame):
+            let id: UInt32
+            switch frame {
+            case .apduBatchResult(let r): id = r.batchID
+            case .channelOpenResult(let r): id = r.requestID
+            case .channelCloseResult(let r): id = r.requestID
+            default: return
+            }
+            guard case .frame(let promise, let timer) = pending.removeValue(forKey: id) else {
+                logger.notice("answer to an unknown request", metadata: ["request": "\(id)", "kind": "\(frame.kind)"])
+                return
+            }
+            timer?.cancel()
+            promise.succeed(frame)
+
+        case .rejectAndClose(let reject):
+            endReason = reject.code
+            env.metrics.sessionEnded(reason: reject.code, rejected: true)
+            logger.notice("terminal rejected", metadata: ["code": "\(reject.code.name)", "reason": "\(reject.text)"])
+            context.writeAndFlush(wrapOutboundOut(.reject(reject))).whenComplete { _ in context.close(promise: nil) }
+
+        case .goodbyeAndClose(let goodbye):
+            endReason = goodbye.reason
+            env.metrics.sessionEnded(reason: goodbye.reason, rejected: false)
+            logger.info("closing session", metadata: ["code": "\(goodbye.reason.name)", "reason": "\(goodbye.text)"])
+            context.writeAndFlush(wrapOutboundOut(.goodbye(goodbye))).whenComplete { _ in context.close(promise: nil) }
+
+        case .closeSilently(let reason):
+            endReason = reason
+            context.close(promise: nil)
+
+        case .send(let frame):
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        }
+    }
+
+    private var registeredIdentity: Identity?
+
+    private func rearmLiveness(intervalSeconds: Int) {
+        guard let context else { return }
+        livenessTimer?.cancel()
+        let period = TimeAmount.seconds(Int64(max(1, intervalSeconds)))
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        livenessTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            let handler = bound.value
+            handler.perform(handler.stateMachine.livenessCheck(now: .now()))
+        }
+    }
+}

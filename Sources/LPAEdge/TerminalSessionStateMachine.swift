@@ -1,0 +1,213 @@
+import LPATLS
+import NIOCore
+import TerminalProtocol
+
+/// The protocol rules of one terminal session as a plain value: events in, actions out.
+/// ``TerminalSessionHandler`` feeds it channel events and carries out its actions; every decision
+/// about what a frame means in each phase is made here and only here.
+///
+/// Phases: the TLS handshake authenticates the device; the first frame must be a Hello whose
+/// identity matches the certificate; the core then admits or refuses the terminal; while active,
+/// heartbeats are acknowledged and counted and requests from the core are answered; silence for
+/// too many heartbeat intervals ends the session.
+struct TerminalSessionStateMachine {
+    struct Policy: Sendable {
+        var bindingRules: [IdentityBindingRule]
+        /// When false (mutual TLS off) the identity is taken from Hello unchecked.
+        var requireCertificateBinding: Bool
+        var missedIntervalsBeforeDrop: Int
+    }
+
+    struct ActiveSession: Equatable {
+        var terminalID: String
+        var intervalSeconds: Int
+        var lastHeard: NIODeadline
+    }
+
+    enum State: Equatable {
+        case awaitingHandshake
+        case awaitingHello(TLSHandshakeCompleted)
+        case registering(terminalID: String)
+        case active(ActiveSession)
+        case closed
+    }
+
+    enum Action: Equatable {
+        case none
+        /// Ask the core to admit this terminal.
+        case register(terminalID: String, hello: Hello, tlsResumed: Bool)
+        /// Send Welcome and enter the session table.
+        case welcome(terminalID: String, Welcome)
+        /// Acknowledge and count a heartbeat.
+        case acknowledgeHeartbeat(terminalID: String, HeartbeatAck)
+        /// A terminal answer to a pending request from the core.
+        case completeRequest(TerminalFrame)
+        /// Send Reject, then close.
+        case rejectAndClose(Reject)
+        /// Send Goodbye, then close.
+        case goodbyeAndClose(Goodbye)
+        /// The terminal said Goodbye; close without answering.
+        case closeSilently(ReasonCode)
+        /// Send a frame and stay in the current phase.
+        case send(TerminalFrame)
+    }
+
+    private(set) var state: State = .awaitingHandshake
+    let policy: Policy
+
+    init(policy: Policy) {
+        self.policy = policy
+    }
+
+    var terminalID: String? {
+        switch state {
+        case .registering(let id): return id
+        case .active(let s): return s.terminalID
+        default: return nil
+        }
+    }
+
+    var isActive: Bool {
+        if case .active = state { return true }
+        return false
+    }
+
+    mutating func handshakeCompleted(_ details: TLSHandshakeCompleted) -> Action {
+        guard case .awaitingHandshake = state else { return .none }
+        state = .awaitingHello(details)
+        return .none
+    }
+
+    mutating func frameReceived(_ frame: TerminalFrame, now: NIODeadline) -> Action {
+        switch state {
+        case .awaitingHandshake:
+            return violation("frame before the TLS handshake completed")
+        case .awaitingHello(let tls):
+            guard case .hello(let hello) = frame else {
+                return violation("expected Hello, got \(frame.kind)")
+            }
+            return helloReceived(hello, tls: tls)
+        case .registering:
+            if case .goodbye(let bye) = frame {
+                state = .closed
+                return .closeSilently(bye.reason)
+            }
+            return violation("\(frame.kind) before Welcome")
+        case .active(var session):
+            session.lastHeard = now
+            state = .active(session)
+            switch frame {
+            case .heartbeat(let hb):
+                return .acknowledgeHeartbeat(terminalID: session.terminalID, HeartbeatAck(seq: hb.seq))
+            case .apduBatchResult, .channelOpenResult, .channelCloseResult:
+                return .completeRequest(frame)
+            case .goodbye(let bye):
+                state = .closed
+                return .closeSilently(bye.reason)
+            default:
+                state = .closed
+                return .goodbyeAndClose(Goodbye(reason: .protocolViolation, text: "\(frame.kind) is not sent by terminals"))
+            }
+        case .closed:
+            return .none
+        }
+    }
+
+    private mutating func helloReceived(_ hello: Hello, tls: TLSHandshakeCompleted) -> Action {
+        guard hello.protocolVersion == TerminalProtocolVersion.current else {
+            state = .closed
+            return .rejectAndClose(Reject(
+                code: .unsupportedVersion,
+                text: "protocol version \(hello.protocolVersion) is not served; this edge speaks \(TerminalProtocolVersion.current)",
+                retryAfterSeconds: 0))
+        }
+        let id = hello.identity.terminalID
+        guard !id.isEmpty else {
+            state = .closed
+            return .rejectAndClose(Reject(code: .missingField, text: "Hello carries neither eid nor imei", retryAfterSeconds: 0))
+        }
+        if policy.requireCertificateBinding {
+            if let mismatch = IdentityBindingRule.check(hello.identity, subject: tls.peerSubject, rules: policy.bindingRules) {
+                state = .closed
+                return .rejectAndClose(Reject(code: .identityMismatch, text: mismatch, retryAfterSeconds: 0))
+            }
+        }
+        state = .registering(terminalID: id)
+        return .register(terminalID: id, hello: hello, tlsResumed: tls.resumed)
+    }
+
+    mutating func registrationDecided(_ decision: RegistrationDecision, sessionID: String, now: NIODeadline) -> Action {
+        guard case .registering(let id) = state else { return .none }
+        switch decision {
+        case .accept(let settings, let model, let required):
+            state = .active(ActiveSession(terminalID: id, intervalSeconds: Int(settings.heartbeatIntervalSeconds), lastHeard: now))
+            return .welcome(terminalID: id, Welcome(
+                protocolVersion: TerminalProtocolVersion.current, sessionID: sessionID, settings: settings,
+                requiredFields: required, model: model))
+        case .reject(let code, let text, let retry):
+            state = .closed
+            return .rejectAndClose(Reject(code: code, text: text, retryAfterSeconds: retry))
+        }
+    }
+
+    mutating func registrationFailed(_ error: Error) -> Action {
+        guard case .registering = state else { return .none }
+        state = .closed
+        return .rejectAndClose(Reject(code: .coreUnavailable, text: "registration failed: \(error)", retryAfterSeconds: 30))
+    }
+
+    /// The Hello timer fired.
+    mutating func helloTimedOut() -> Action {
+        switch state {
+        case .awaitingHandshake, .awaitingHello:
+            state = .closed
+            return .goodbyeAndClose(Goodbye(reason: .protocolViolation, text: "no Hello within the allowed time"))
+        default:
+            return .none
+        }
+    }
+
+    /// Periodic check: drops a terminal silent for too many intervals.
+    mutating func livenessCheck(now: NIODeadline) -> Action {
+        guard case .active(let session) = state else { return .none }
+        let allowed = TimeAmount.seconds(Int64(session.intervalSeconds * policy.missedIntervalsBeforeDrop))
+        if now - session.lastHeard > allowed {
+            state = .closed
+            return .goodbyeAndClose(Goodbye(
+                reason: .heartbeatTimeout,
+                text: "no frame for \(policy.missedIntervalsBeforeDrop) heartbeat intervals of \(session.intervalSeconds)s"))
+        }
+        return .none
+    }
+
+    /// New settings from the core; the new interval applies to liveness from now on.
+    mutating func settingsPushed(_ settings: TerminalSettings, now: NIODeadline) -> Action {
+        guard case .active(var session) = state else { return .none }
+        session.intervalSeconds = Int(settings.heartbeatIntervalSeconds)
+        // The terminal needs one old interval to hear the change; count silence from now.
+        session.lastHeard = max(session.lastHeard, now)
+        state = .active(session)
+        return .send(.settings(settings))
+    }
+
+    /// The server ends the session (drain, duplicate session, operator).
+    mutating func serverClose(reason: ReasonCode, text: String) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        default:
+            state = .closed
+            return .goodbyeAndClose(Goodbye(reason: reason, text: text))
+        }
+    }
+
+    /// The connection failed (malformed frame, TLS error) or closed.
+    mutating func connectionClosed() {
+        state = .closed
+    }
+
+    private mutating func violation(_ text: String) -> Action {
+        state = .closed
+        return .rejectAndClose(Reject(code: .protocolViolation, text: text, retryAfterSeconds: 0))
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import LPASimKit
+import NIOCore
+
+struct FleetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet",
+        abstract: "Connect simulated terminals to an lpa-edge and keep them heartbeating.",
+        discussion: """
+            Each terminal presents its own device certificate from the PKI folder, says Hello,
+            heartbeats at the interval the server sets, answers APDU batches, and reconnects with
+            backoff. Live counts are printed once a second.
+
+            Examples:
+              lpa-sim fleet --pki pki --edge 127.0.0.1:8443 --terminals 1000 --duration 120
+              lpa-sim fleet --pki pki --edge 127.0.0.1:8443 --json
+            """)
+
+    @Option(help: "PKI folder made by `lpa-sim pki init`.")
+    var pki: String = "pki"
+
+    @Option(help: "Edge address, HOST:PORT.")
+    var edge: String = "127.0.0.1:8443"
+
+    @Option(help: "Name checked against the edge certificate.")
+    var serverName: String = "localhost"
+
+    @Option(help: "Number of terminals (at most the devices in the PKI).")
+    var terminals: Int?
+
+    @Option(help: "Seconds to run; 0 runs until interrupted.")
+    var duration: Double = 30
+
+    @Option(help: "New connections per second while ramping up.")
+    var connectRate: Double = 500
+
+    @Option(help: "Comma-separated local addresses to connect from (e.g. 127.0.0.2,127.0.0.3).")
+    var sourceAddresses: String?
+
+    @Flag(help: "Print the final counts as one JSON object.")
+    var json = false
+
+    func run() async throws {
+        guard let colon = edge.lastIndex(of: ":"), let port = Int(edge[edge.index(after: colon)...]) else {
+            Console.error("--edge '\(edge)' is not HOST:PORT")
+            throw ExitCode(2)
+        }
+        let devices: [SimulatedDevice]
+        do {
+            devices = try FleetLoader.devices(inPKI: pki, limit: terminals)
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(2)
+        }
+        var behaviour = FleetBehaviour()
+        behaviour.connectRatePerSecond = connectRate
+        behaviour.sourceAddresses = sourceAddresses?.split(separator: ",").map(String.init) ?? []
+        let target = FleetTarget(host: String(edge[..<colon]), port: port, serverName: serverName, trustRoots: .file("\(pki)/fleet-ca.pem"))
+        let fleet = try FleetSimulator(target: target, devices: devices, behaviour: behaviour)
+        fleet.start()
+        let started = Date()
+        while duration == 0 || Date().timeIntervalSince(started) < duration {
+            try await Task.sleep(for: .seconds(1))
+            if !json { Console.status(FleetReport.line(fleet.statistics, total: devices.count, elapsed: Date().timeIntervalSince(started))) }
+        }
+        if !json { Console.endStatus() }
+        await fleet.stop()
+        let report = FleetReport(statistics: fleet.statistics, terminals: devices.count, seconds: Date().timeIntervalSince(started))
+        print(json ? report.json() : report.table())
+    }
+}

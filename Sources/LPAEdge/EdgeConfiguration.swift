@@ -18,12 +18,28 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
     /// A name for this edge in logs and (later) the core's routing table.
     public var nodeID: String = ProcessInfo.processInfo.hostName
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, tls, limits, heartbeat, identityBinding, drainSeconds, nodeID
+    }
+
     public struct Listen: Codable, Sendable, Equatable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8443
         /// Listen backlog; a burst of reconnecting devices needs a deep one.
         public var backlog: Int = 4096
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case host, port, backlog
+        }
+
         public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+            backlog = try c.decodeIfPresent(Int.self, forKey: .backlog) ?? d.backlog
+        }
     }
 
     public struct TLS: Codable, Sendable, Equatable {
@@ -35,11 +51,30 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         public var requireClientCertificate: Bool = true
         public var handshakeTimeoutSeconds: Double = 10
         public var minimumVersion: String = "TLSv1.2"
-        public var groups: String = "P-256:X25519"
+        public var groups: String = "P-256:X25519:brainpoolP256r1"
         public var cipherList: String?
         public var cipherSuites: String?
         public var sessionResumption: Bool = true
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case certificate, privateKey, clientCA, requireClientCertificate, handshakeTimeoutSeconds, minimumVersion, groups, cipherList, cipherSuites, sessionResumption
+        }
+
         public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            certificate = try c.decodeIfPresent(String.self, forKey: .certificate) ?? d.certificate
+            privateKey = try c.decodeIfPresent(String.self, forKey: .privateKey) ?? d.privateKey
+            clientCA = try c.decodeIfPresent(String.self, forKey: .clientCA) ?? d.clientCA
+            requireClientCertificate = try c.decodeIfPresent(Bool.self, forKey: .requireClientCertificate) ?? d.requireClientCertificate
+            handshakeTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .handshakeTimeoutSeconds) ?? d.handshakeTimeoutSeconds
+            minimumVersion = try c.decodeIfPresent(String.self, forKey: .minimumVersion) ?? d.minimumVersion
+            groups = try c.decodeIfPresent(String.self, forKey: .groups) ?? d.groups
+            cipherList = try c.decodeIfPresent(String.self, forKey: .cipherList)
+            cipherSuites = try c.decodeIfPresent(String.self, forKey: .cipherSuites)
+            sessionResumption = try c.decodeIfPresent(Bool.self, forKey: .sessionResumption) ?? d.sessionResumption
+        }
     }
 
     public struct Limits: Codable, Sendable, Equatable {
@@ -56,7 +91,23 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         public var writeBufferLowWaterBytes: Int = 16 * 1024
         /// Seconds a terminal has after the TLS handshake to send Hello.
         public var helloTimeoutSeconds: Double = 15
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxConnections, handshakesPerSecondPerAddress, handshakeBurstPerAddress, maxFrameBytes, writeBufferHighWaterBytes, writeBufferLowWaterBytes, helloTimeoutSeconds
+        }
+
         public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+            handshakesPerSecondPerAddress = try c.decodeIfPresent(Double.self, forKey: .handshakesPerSecondPerAddress) ?? d.handshakesPerSecondPerAddress
+            handshakeBurstPerAddress = try c.decodeIfPresent(Double.self, forKey: .handshakeBurstPerAddress) ?? d.handshakeBurstPerAddress
+            maxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? d.maxFrameBytes
+            writeBufferHighWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferHighWaterBytes) ?? d.writeBufferHighWaterBytes
+            writeBufferLowWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferLowWaterBytes) ?? d.writeBufferLowWaterBytes
+            helloTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .helloTimeoutSeconds) ?? d.helloTimeoutSeconds
+        }
     }
 
     public struct Heartbeat: Codable, Sendable, Equatable {
@@ -68,13 +119,26 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         public var missedIntervalsBeforeDrop: Int = 3
         /// Length of one heartbeat counting window.
         public var countWindowSeconds: Int = 60
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case defaultIntervalSeconds, defaultHistoryLimit, missedIntervalsBeforeDrop, countWindowSeconds
+        }
+
         public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            defaultIntervalSeconds = try c.decodeIfPresent(Int.self, forKey: .defaultIntervalSeconds) ?? d.defaultIntervalSeconds
+            defaultHistoryLimit = try c.decodeIfPresent(Int.self, forKey: .defaultHistoryLimit) ?? d.defaultHistoryLimit
+            missedIntervalsBeforeDrop = try c.decodeIfPresent(Int.self, forKey: .missedIntervalsBeforeDrop) ?? d.missedIntervalsBeforeDrop
+            countWindowSeconds = try c.decodeIfPresent(Int.self, forKey: .countWindowSeconds) ?? d.countWindowSeconds
+        }
     }
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
         let d = EdgeConfiguration()
         listen = try c.decodeIfPresent(Listen.self, forKey: .listen) ?? d.listen
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls) ?? d.tls
@@ -164,4 +228,26 @@ public struct EdgeConfigurationError: Error, CustomStringConvertible, Equatable 
         self.detail = detail
     }
     public var description: String { file.isEmpty ? detail : "\(file): \(detail)" }
+}
+
+/// Decoding helpers shared by configuration types: keys a type does not know are errors, so a
+/// misspelt setting is reported instead of silently ignored.
+enum ConfigurationDecoding {
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func container<K: CodingKey & CaseIterable>(_ decoder: Decoder, _ keys: K.Type) throws -> KeyedDecodingContainer<K> {
+        let all = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(K.allCases.map(\.stringValue))
+        if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath + [unknown],
+                debugDescription: "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
+        }
+        return try decoder.container(keyedBy: K.self)
+    }
 }

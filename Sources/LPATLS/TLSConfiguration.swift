@@ -46,9 +46,10 @@ public struct TLSConfiguration: Sendable {
         + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     /// OpenSSL TLS 1.3 cipher suites (`SSL_CTX_set_ciphersuites`).
     public var cipherSuites: String = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-    /// Key-exchange groups in preference order (`SSL_CTX_set1_groups_list`), e.g. `P-256:X25519:brainpoolP256r1`.
-    /// brainpoolP256r1 is offered for TLS 1.2 by the system OpenSSL 3.0.
-    public var groups: String = "P-256:X25519"
+    /// Key-exchange groups in preference order (`SSL_CTX_set1_groups_list`). The list also names the
+    /// curves whose certificates are acceptable, so brainpoolP256r1 stays in it for GSMA PKIs; OpenSSL 3.0
+    /// uses brainpool groups and certificates with TLS 1.2 only.
+    public var groups: String = "P-256:X25519:brainpoolP256r1"
     /// Own certificate chain (leaf first). Required for servers.
     public var certificateChain: PEMSource?
     /// Private key matching the leaf certificate.

@@ -16,12 +16,8 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError.invalidConfiguration("SSL_CTX_new failed: \(OpenSSLErrorQueue.drain().joined(separator: "; "))")
         }
         self.ctx = ctx
-        do {
-            try Self.apply(configuration, to: ctx)
-        } catch {
-            SSL_CTX_free(ctx)
-            throw error
-        }
+        // A throw from here on runs deinit, which frees the context.
+        try Self.apply(configuration, to: ctx)
     }
 
     deinit {
@@ -49,7 +45,9 @@ public final class TLSContext: @unchecked Sendable {
         if !c.sessionResumption { options |= lpa_SSL_OP_NO_TICKET() }
         _ = lpa_SSL_CTX_set_options(ctx, options)
 
-        var mode = Int(SSL_MODE_AUTO_RETRY)
+        // The configured chain is sent as given: no automatic chain building from the trust store,
+        // which would add the root to every handshake (bytes that matter on NB-IoT links).
+        var mode = Int(SSL_MODE_AUTO_RETRY) | Int(SSL_MODE_NO_AUTO_CHAIN)
         if c.releaseBuffersWhenIdle { mode |= Int(SSL_MODE_RELEASE_BUFFERS) }
         _ = lpa_SSL_CTX_set_mode(ctx, mode)
 

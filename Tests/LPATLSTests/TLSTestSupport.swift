@@ -179,6 +179,7 @@ func connectTestClient(
     let group = MultiThreadedEventLoopGroup.singleton
     let loop = group.next()
     let recorder = RecordingHandler(eventLoop: loop, echo: echo)
+    do {
     let channel = try await ClientBootstrap(group: loop)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -190,6 +191,11 @@ func connectTestClient(
         }
         .connect(host: "127.0.0.1", port: port).get()
     return (channel, recorder)
+    } catch {
+        recorder.handshake.fail(error)
+        recorder.firstError.fail(error)
+        throw error
+    }
 }
 
 /// Runs a process to completion with `input` on stdin; returns exit status and combined output.

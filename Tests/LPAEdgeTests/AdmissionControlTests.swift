@@ -1,0 +1,78 @@
+@testable import LPAEdge
+import NIOCore
+import XCTest
+
+final class AdmissionControlTests: XCTestCase {
+    func testConnectionCapAndRelease() {
+        let control = AdmissionControl(maxConnections: 2, handshakesPerSecondPerAddress: 1000, burstPerAddress: 1000)
+        XCTAssertEqual(control.admit(address: "127.0.0.1"), .admit)
+        XCTAssertEqual(control.admit(address: "127.0.0.2"), .admit)
+        XCTAssertEqual(control.admit(address: "127.0.0.3"), .refuse(limit: "max_connections"))
+        control.release()
+        XCTAssertEqual(control.admit(address: "127.0.0.3"), .admit)
+        XCTAssertEqual(control.openConnections, 2)
+    }
+
+    func testPerAddressRateRefillsOverTime() {
+        let control = AdmissionControl(maxConnections: 100, handshakesPerSecondPerAddress: 2, burstPerAddress: 3)
+        let t0 = NIODeadline.uptimeNanoseconds(5_000_000_000)
+        for _ in 0..<3 { XCTAssertEqual(control.admit(address: "10.0.0.1", now: t0), .admit) }
+        XCTAssertEqual(control.admit(address: "10.0.0.1", now: t0), .refuse(limit: "handshake_rate"))
+        // Another address has its own bucket.
+        XCTAssertEqual(control.admit(address: "10.0.0.2", now: t0), .admit)
+        // Half a second refills one token at 2/s.
+        XCTAssertEqual(control.admit(address: "10.0.0.1", now: t0 + .milliseconds(500)), .admit)
+        XCTAssertEqual(control.admit(address: "10.0.0.1", now: t0 + .milliseconds(500)), .refuse(limit: "handshake_rate"))
+    }
+}
+
+final class HeartbeatLedgerTests: XCTestCase {
+    func testWindowsCountPerTerminalIncludingSilentOnes() {
+        let ledger = HeartbeatLedger(shardCount: 4, windowStart: 1000)
+        ledger.open("a")
+        ledger.open("b")
+        for t in 0..<5 { ledger.record("a", now: 1000 + Int64(t)) }
+        let w1 = ledger.closeWindow(newStart: 1060).sorted { $0.terminalID < $1.terminalID }
+        XCTAssertEqual(w1.map(\.terminalID), ["a", "b"])
+        XCTAssertEqual(w1.map(\.count), [5, 0])
+        XCTAssertEqual(w1[0].lastSeen, 1004)
+        XCTAssertEqual(w1[0].windowStart, 1000)
+        XCTAssertEqual(w1[0].windowSeconds, 60)
+        ledger.record("b", now: 1070)
+        let partial = ledger.close("b", windowSeconds: 60)
+        XCTAssertEqual(partial?.count, 1)
+        XCTAssertEqual(ledger.closeWindow(newStart: 1120).map(\.terminalID), ["a"])
+    }
+}
+
+final class EdgeConfigurationTests: XCTestCase {
+    func testPartialYAMLKeepsDefaultsAndValidates() throws {
+        let c = try EdgeConfiguration.parse(yaml: "listen:\n  port: 9443\nheartbeat:\n  defaultIntervalSeconds: 30\n")
+        XCTAssertEqual(c.listen.port, 9443)
+        XCTAssertEqual(c.listen.host, "127.0.0.1")
+        XCTAssertEqual(c.heartbeat.defaultIntervalSeconds, 30)
+        XCTAssertEqual(c.heartbeat.missedIntervalsBeforeDrop, 3)
+        XCTAssertTrue(c.tls.requireClientCertificate)
+    }
+
+    func testErrorsNameFileAndKey() {
+        XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "listen:\n  port: seventy\n", file: "edge.yaml")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix("edge.yaml: listen.port"), text)
+        }
+        XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "limits:\n  maxFrameBytes: 10\n", file: "edge.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("limits.maxFrameBytes"), "\(error)")
+        }
+        XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "tls:\n  minimumVersion: TLSv1.1\n", file: "e.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("tls.minimumVersion"), "\(error)")
+        }
+    }
+}
+
+final class EdgeConfigurationUnknownKeyTests: XCTestCase {
+    func testMisspeltKeyIsReportedWithItsPath() {
+        XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "heartbeat:\n  defaultIntervalSecs: 5\n", file: "edge.yaml")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("edge.yaml: heartbeat.defaultIntervalSecs: unknown key"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,172 @@
+@testable import LPAEdge
+import LPATLS
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import TerminalProtocol
+import XCTest
+
+/// A core link that records what the edge tells it and answers registrations as configured.
+final class RecordingCoreLink: CoreLink {
+    struct Record {
+        var registrations: [TerminalRegistration] = []
+        var reports: [HeartbeatCount] = []
+        var gone: [(String, ReasonCode)] = []
+    }
+
+    let record = NIOLockedValueBox(Record())
+    let decision: RegistrationDecision
+
+    init(decision: RegistrationDecision = .accept(settings: TerminalSettings(heartbeatIntervalSeconds: 60, historyLimit: 10, version: 1),
+                                                  model: "SIM-METER-1", requiredFields: ["eid"])) {
+        self.decision = decision
+    }
+
+    func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision {
+        record.withLockedValue { $0.registrations.append(registration) }
+        return decision
+    }
+
+    func report(heartbeats: [HeartbeatCount]) async {
+        record.withLockedValue { $0.reports.append(contentsOf: heartbeats) }
+    }
+
+    func terminalGone(terminalID: String, reason: ReasonCode) async {
+        record.withLockedValue { $0.gone.append((terminalID, reason)) }
+    }
+}
+
+final class TerminalSessionHandlerTests: XCTestCase {
+    let eid = TerminalSessionStateMachineTests.eid
+    let imei = TerminalSessionStateMachineTests.imei
+
+    func makeEnvironment(link: CoreLink) -> EdgeEnvironment {
+        var config = EdgeConfiguration()
+        config.nodeID = "edge-test"
+        return EdgeEnvironment(configuration: config, coreLink: link, logger: Logger(label: "test"), unixTime: { 1_800_000_000 })
+    }
+
+    func makeChannel(_ env: EdgeEnvironment) async throws -> NIOAsyncTestingChannel {
+        let channel = NIOAsyncTestingChannel()
+        try await channel.pipeline.addHandler(TerminalSessionHandler(environment: env))
+        try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.9", port: 4000))
+        return channel
+    }
+
+    func handshake(cn: String) -> TLSHandshakeCompleted {
+        TLSHandshakeCompleted(protocolVersion: "TLSv1.3", cipherSuite: "x", group: nil, resumed: false,
+                              peerSubject: [TLSSubjectAttribute(name: "CN", value: cn), TLSSubjectAttribute(name: "serialNumber", value: imei)],
+                              peerCertificateDER: nil, serverName: nil)
+    }
+
+    func hello(eid: String) -> TerminalFrame {
+        .hello(Hello(protocolVersion: 1, identity: Identity(eid: eid, imei: imei, model: "SIM-METER-1"), agent: "t", maximumFrameLength: 0))
+    }
+
+    func testRegistrationWelcomeHeartbeatAndCoreRequests() async throws {
+        let link = RecordingCoreLink()
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await channel.writeInbound(hello(eid: eid))
+
+        guard case .welcome(let welcome) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(welcome.settings.heartbeatIntervalSeconds, 60)
+        XCTAssertEqual(welcome.model, "SIM-METER-1")
+        let registration = link.record.withLockedValue { $0.registrations.first }
+        XCTAssertEqual(registration?.terminalID, eid)
+        XCTAssertEqual(registration?.remoteAddress, "127.0.0.9:4000")
+        XCTAssertEqual(registration?.edgeNodeID, "edge-test")
+        XCTAssertEqual(env.sessions.count, 1)
+
+        try await channel.writeInbound(TerminalFrame.heartbeat(Heartbeat(seq: 9)))
+        channel.pipeline.fireChannelReadComplete()
+        let ack = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        XCTAssertEqual(ack, .heartbeatAck(HeartbeatAck(seq: 9)))
+        let window = env.ledger.closeWindow(newStart: 1_800_000_060)
+        XCTAssertEqual(window.map(\.count), [1])
+        XCTAssertEqual(window.first?.terminalID, eid)
+
+        // The core asks for an APDU batch through the session handle.
+        let handle = try XCTUnwrap(env.sessions.session(for: eid))
+        let pending = handle.transmit(ApduBatch(channel: 1, apdus: [[0x81, 0xE2, 0x91, 0x00, 0x03, 0xBF, 0x3E, 0x00]]))
+        guard case .apduBatch(let sent) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(sent.channel, 1)
+        try await channel.writeInbound(TerminalFrame.apduBatchResult(ApduBatchResult(batchID: sent.batchID, status: .ok, responses: [[0x90, 0x00]], detail: "")))
+        let result = try await pending.get()
+        XCTAssertEqual(result.responses, [[0x90, 0x00]])
+
+        // New settings reach the terminal.
+        let settings = TerminalSettings(heartbeatIntervalSeconds: 15, historyLimit: 20, version: 2)
+        try await handle.push(settings: settings).get()
+        let pushed = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        XCTAssertEqual(pushed, .settings(settings))
+
+        // Closing fails what is still pending and tells the core.
+        let orphan = handle.transmit(ApduBatch(channel: 1, apdus: [[0x00, 0xA4, 0x04, 0x00]]))
+        _ = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        try await channel.close()
+        do {
+            _ = try await orphan.get()
+            XCTFail("expected failure")
+        } catch let error as TerminalSessionError {
+            XCTAssertEqual(error, .sessionClosed(terminalID: eid))
+        }
+        XCTAssertEqual(env.sessions.count, 0)
+    }
+
+    func testSpoofedIdentityIsRejectedAndNeverRegistered() async throws {
+        let link = RecordingCoreLink()
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await channel.writeInbound(hello(eid: "89049032123451234512345678901300"))
+        guard case .reject(let reject) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(reject.code, .identityMismatch)
+        try await channel.closeFuture.get()
+        XCTAssertTrue(link.record.withLockedValue { $0.registrations.isEmpty })
+        XCTAssertEqual(env.sessions.count, 0)
+    }
+
+    func testMalformedFrameClosesWithProtocolViolation() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        channel.pipeline.fireErrorCaught(TerminalProtocolError.frameTooLarge(length: 1 << 20, limit: 1 << 18))
+        guard case .goodbye(let bye) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(bye.reason, .protocolViolation)
+        try await channel.closeFuture.get()
+    }
+
+    func testNewerSessionReplacesOlderOne() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let first = try await makeChannel(env)
+        first.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await first.writeInbound(hello(eid: eid))
+        _ = try await first.waitForOutboundWrite(as: TerminalFrame.self)
+
+        let second = try await makeChannel(env)
+        second.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await second.writeInbound(hello(eid: eid))
+        _ = try await second.waitForOutboundWrite(as: TerminalFrame.self)
+
+        guard case .goodbye(let bye) = try await first.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(bye.reason, .duplicateSession)
+        try await first.closeFuture.get()
+        XCTAssertEqual(env.sessions.count, 1)
+        XCTAssertTrue(env.sessions.session(for: eid) != nil)
+        try await second.close()
+    }
+
+    func testCoreRejectionIsRelayed() async throws {
+        let link = RecordingCoreLink(decision: .reject(code: .unknownModel, text: "no device model matches 'SIM-METER-1'", retryAfterSeconds: 0))
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await channel.writeInbound(hello(eid: eid))
+        guard case .reject(let reject) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        XCTAssertEqual(reject.code, .unknownModel)
+        try await channel.closeFuture.get()
+    }
+}

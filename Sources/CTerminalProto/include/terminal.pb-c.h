@@ -233,7 +233,7 @@ struct  Serverlpa__Terminal__V1__Hello
    */
   char *agent;
   /*
-   * largest frame the terminal accepts, 0 = default
+   * largest frame body the terminal accepts, 0 = default (256 KiB)
    */
   uint32_t max_frame;
 };
@@ -335,9 +335,9 @@ struct  Serverlpa__Terminal__V1__Settings
 
 /*
  * Server -> terminal: run these APDUs in order on one logical channel.
- * The terminal answers a `61xx` status word with GET RESPONSE itself and
- * stops at the first status word not listed in `accept_sw` (9000 and 61xx
- * when empty; 91xx is always accepted).
+ * The terminal answers a `61xx` status word with GET RESPONSE itself; the
+ * final status word then decides: `91xx` and those listed in `accept_sw`
+ * (just 9000 when the list is empty) continue the batch, any other stops it.
  */
 struct  Serverlpa__Terminal__V1__ApduBatch
 {

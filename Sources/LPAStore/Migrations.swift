@@ -1,0 +1,216 @@
+/// One schema version: the statements that bring the schema from `version - 1` to `version`.
+/// Statements are separate because PostgreSQL's extended protocol runs one statement per query.
+public struct Migration: Sendable, Hashable {
+    public var version: Int
+    public var statements: [String]
+
+    public init(version: Int, statements: [String]) {
+        self.version = version
+        self.statements = statements
+    }
+}
+
+/// The store's schema history, per dialect, oldest first. Append new versions; never edit one that
+/// has shipped. Both lists must reach the same version with the same tables and columns, because
+/// ``SQLStore`` runs the same queries on both.
+///
+/// Conventions: nested values (identity fields, rule conditions, requirements, bands, tags) are JSON
+/// text; everything that is queried, ordered or compared is a real column. PostgreSQL key columns
+/// use the "C" collation so that ordering matches SQLite's byte order.
+public enum Migrations {
+    /// Version reached after all migrations.
+    public static var latestVersion: Int { sqlite.last?.version ?? 0 }
+
+    public static let sqlite: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE device_models (
+                code TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                match_patterns TEXT NOT NULL,
+                heartbeat_interval_seconds INTEGER NOT NULL,
+                history_limit INTEGER NOT NULL
+            ) STRICT
+            """,
+            """
+            CREATE TABLE configuration_rules (
+                name TEXT PRIMARY KEY,
+                priority INTEGER NOT NULL,
+                enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+                match_conditions TEXT NOT NULL,
+                requirement TEXT NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX configuration_rules_order ON configuration_rules (priority, name)",
+            """
+            CREATE TABLE count_setting_tables (
+                model TEXT PRIMARY KEY,
+                bands TEXT NOT NULL
+            ) STRICT
+            """,
+            """
+            CREATE TABLE devices (
+                terminal_id TEXT PRIMARY KEY,
+                model TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                rule_name TEXT,
+                requirement TEXT,
+                heartbeat_interval_seconds INTEGER NOT NULL,
+                history_limit INTEGER NOT NULL,
+                first_seen INTEGER NOT NULL,
+                last_registered INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX devices_model ON devices (model)",
+            """
+            CREATE TABLE registration_attempts (
+                id INTEGER PRIMARY KEY,
+                terminal_id TEXT NOT NULL,
+                occurred_at INTEGER NOT NULL,
+                edge_node_id TEXT NOT NULL,
+                remote_address TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX registration_attempts_terminal ON registration_attempts (terminal_id, occurred_at DESC, id DESC)",
+            """
+            CREATE TABLE heartbeat_windows (
+                terminal_id TEXT NOT NULL,
+                window_start INTEGER NOT NULL,
+                window_seconds INTEGER NOT NULL,
+                heartbeat_count INTEGER NOT NULL,
+                PRIMARY KEY (terminal_id, window_start)
+            ) STRICT, WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE presence (
+                terminal_id TEXT PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('online', 'offline')),
+                last_seen INTEGER NOT NULL,
+                consecutive_misses INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX presence_state ON presence (state)",
+            """
+            CREATE TABLE presence_changes (
+                id INTEGER PRIMARY KEY,
+                terminal_id TEXT NOT NULL,
+                occurred_at INTEGER NOT NULL,
+                from_state TEXT CHECK (from_state IN ('online', 'offline')),
+                to_state TEXT NOT NULL CHECK (to_state IN ('online', 'offline')),
+                reason TEXT NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX presence_changes_terminal ON presence_changes (terminal_id, occurred_at DESC, id DESC)",
+        ]),
+    ]
+
+    public static let postgres: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE device_models (
+                code TEXT COLLATE "C" PRIMARY KEY,
+                name TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                match_patterns TEXT NOT NULL,
+                heartbeat_interval_seconds BIGINT NOT NULL,
+                history_limit BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE configuration_rules (
+                name TEXT COLLATE "C" PRIMARY KEY,
+                priority BIGINT NOT NULL,
+                enabled BOOLEAN NOT NULL,
+                match_conditions TEXT NOT NULL,
+                requirement TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX configuration_rules_order ON configuration_rules (priority, name)",
+            """
+            CREATE TABLE count_setting_tables (
+                model TEXT COLLATE "C" PRIMARY KEY,
+                bands TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE devices (
+                terminal_id TEXT COLLATE "C" PRIMARY KEY,
+                model TEXT COLLATE "C" NOT NULL,
+                fields TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                rule_name TEXT,
+                requirement TEXT,
+                heartbeat_interval_seconds BIGINT NOT NULL,
+                history_limit BIGINT NOT NULL,
+                first_seen BIGINT NOT NULL,
+                last_registered BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX devices_model ON devices (model)",
+            """
+            CREATE TABLE registration_attempts (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                terminal_id TEXT COLLATE "C" NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                edge_node_id TEXT NOT NULL,
+                remote_address TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX registration_attempts_terminal ON registration_attempts (terminal_id, occurred_at DESC, id DESC)",
+            """
+            CREATE TABLE heartbeat_windows (
+                terminal_id TEXT COLLATE "C" NOT NULL,
+                window_start BIGINT NOT NULL,
+                window_seconds BIGINT NOT NULL,
+                heartbeat_count BIGINT NOT NULL,
+                PRIMARY KEY (terminal_id, window_start)
+            )
+            """,
+            """
+            CREATE TABLE presence (
+                terminal_id TEXT COLLATE "C" PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('online', 'offline')),
+                last_seen BIGINT NOT NULL,
+                consecutive_misses BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX presence_state ON presence (state)",
+            """
+            CREATE TABLE presence_changes (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                terminal_id TEXT COLLATE "C" NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                from_state TEXT CHECK (from_state IN ('online', 'offline')),
+                to_state TEXT NOT NULL CHECK (to_state IN ('online', 'offline')),
+                reason TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX presence_changes_terminal ON presence_changes (terminal_id, occurred_at DESC, id DESC)",
+        ]),
+    ]
+
+    /// Checks a migration list before it is applied: versions start at 1 and increase by one.
+    static func validate(_ migrations: [Migration]) throws {
+        for (index, migration) in migrations.enumerated() where migration.version != index + 1 {
+            throw StoreError(.migration, operation: "migrate",
+                             detail: "migration list is out of order: position \(index + 1) holds version \(migration.version)")
+        }
+    }
+
+    /// What to apply to a database at `current` (the versions already recorded).
+    static func pending(_ migrations: [Migration], applied: [Int]) throws -> [Migration] {
+        let latest = migrations.last?.version ?? 0
+        if let newest = applied.max(), newest > latest {
+            throw StoreError(.migration, operation: "migrate",
+                             detail: "database schema version \(newest) is newer than this build knows (\(latest)); upgrade lpa-core")
+        }
+        let done = Set(applied)
+        return migrations.filter { !done.contains($0.version) }
+    }
+}

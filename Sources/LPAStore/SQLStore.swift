@@ -1,0 +1,210 @@
+import LPADomain
+
+/// The ``Store`` logic shared by ``SQLiteStore`` and ``PostgresStore``: input checks, SQL and row
+/// mapping are written once here; the subclasses only say how to reach their database (an
+/// ``SQLExecutor``). That is what keeps the two backends' semantics identical.
+///
+/// Every method is one transaction (writes) or one statement (reads). Thread-safe; callable from
+/// any task or event loop, since no method blocks the calling thread.
+public class SQLStore: Store, @unchecked Sendable {
+    let executor: any SQLExecutor
+    let migrations: [Migration]
+
+    init(executor: any SQLExecutor, migrations: [Migration]) {
+        self.executor = executor
+        self.migrations = migrations
+    }
+
+    public func migrate() async throws {
+        try await executor.migrate(migrations)
+    }
+
+    public func schemaVersion() async throws -> Int {
+        try await executor.schemaVersion()
+    }
+
+    public func close() async throws {
+        try await executor.close()
+    }
+
+    // MARK: Device-model library
+
+    public func upsertDeviceModel(_ model: DeviceModel) async throws {
+        let input = StoreInput(operation: "upsertDeviceModel")
+        try await write(input, DeviceModelTable.insert([model], input, suffix: DeviceModelTable.replaceOnConflict(["code"])))
+    }
+
+    public func deleteDeviceModel(code: String) async throws -> Bool {
+        let input = StoreInput(operation: "deleteDeviceModel")
+        try input.key(code, "model code")
+        let removed = try await write(input, [SQLStatement("DELETE FROM device_models WHERE code = $1 RETURNING code", [.text(code)])])
+        return removed[0] > 0
+    }
+
+    public func deviceModels() async throws -> [DeviceModel] {
+        try await executor.read("deviceModels", DeviceModelTable.select("ORDER BY code"))
+    }
+
+    // MARK: Configuration library
+
+    public func replaceConfigurationRules(_ rules: [ConfigurationRule]) async throws {
+        let input = StoreInput(operation: "replaceConfigurationRules")
+        var names = Set<String>()
+        for rule in rules where !names.insert(rule.name).inserted {
+            throw input.invalid("rule name '\(rule.name)' is used twice")
+        }
+        let inserts = try ConfigurationRuleTable.insert(rules.sorted { $0.name < $1.name }, input)
+        try await write(input, exclusive: [ConfigurationRuleTable.name], [SQLStatement("DELETE FROM configuration_rules")] + inserts)
+    }
+
+    public func configurationRules() async throws -> [ConfigurationRule] {
+        try await executor.read("configurationRules", ConfigurationRuleTable.select("ORDER BY priority, name"))
+    }
+
+    // MARK: Count-setting tables
+
+    public func upsertCountSettingTable(_ table: CountSettingTable) async throws {
+        let input = StoreInput(operation: "upsertCountSettingTable")
+        try await write(input, CountSettingTableTable.insert([table], input, suffix: CountSettingTableTable.replaceOnConflict(["model"])))
+    }
+
+    public func countSettingTables() async throws -> [CountSettingTable] {
+        try await executor.read("countSettingTables", CountSettingTableTable.select("ORDER BY model"))
+    }
+
+    // MARK: Devices
+
+    public func upsertDevice(_ device: DeviceRecord) async throws {
+        let input = StoreInput(operation: "upsertDevice")
+        try await write(input, DeviceTable.insert([device], input, suffix: DeviceTable.replaceOnConflict(["terminal_id"])))
+    }
+
+    public func device(terminalID: String) async throws -> DeviceRecord? {
+        let input = StoreInput(operation: "device")
+        try input.key(terminalID, "terminal id")
+        return try await executor.read(input.operation, DeviceTable.select("WHERE terminal_id = $1", [.text(terminalID)])).first
+    }
+
+    public func deviceCount() async throws -> Int {
+        let counts = try await executor.read("deviceCount", SQLQuery(table: DeviceTable.name, "SELECT count(*) FROM devices") {
+            try $0.int(0, "count")
+        })
+        return counts.first ?? 0
+    }
+
+    /// Throws ``StoreError/Kind/invalidInput`` when no device `terminalID` is stored.
+    public func updateDeviceSettings(terminalID: String, heartbeatIntervalSeconds: Int, historyLimit: Int) async throws {
+        let input = StoreInput(operation: "updateDeviceSettings")
+        try input.key(terminalID, "terminal id")
+        try input.positive(heartbeatIntervalSeconds, "heartbeatIntervalSeconds")
+        try input.positive(historyLimit, "historyLimit")
+        let updated = try await write(input, [SQLStatement(
+            "UPDATE devices SET heartbeat_interval_seconds = $2, history_limit = $3 WHERE terminal_id = $1 RETURNING terminal_id",
+            [.text(terminalID), .int(heartbeatIntervalSeconds), .int(historyLimit)])])
+        if updated[0] == 0 { throw input.invalid("no device with terminal id '\(terminalID)' is stored") }
+    }
+
+    public func recordRegistrationAttempt(_ attempt: RegistrationAttempt) async throws {
+        let input = StoreInput(operation: "recordRegistrationAttempt")
+        try await write(input, RegistrationAttemptTable.insert([attempt], input))
+    }
+
+    public func registrationAttempts(terminalID: String, limit: Int) async throws -> [RegistrationAttempt] {
+        let input = StoreInput(operation: "registrationAttempts")
+        try input.key(terminalID, "terminal id")
+        try input.nonNegative(limit, "limit")
+        return try await executor.read(input.operation, RegistrationAttemptTable.select(
+            "WHERE terminal_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+    }
+
+    // MARK: Heartbeat history (claim 3)
+
+    public func appendHeartbeatWindows(_ windows: [HeartbeatWindow]) async throws {
+        let input = StoreInput(operation: "appendHeartbeatWindows")
+        // One row per (terminal, start), the last given winning, in key order so concurrent
+        // batches lock rows in the same order.
+        var latest: [WindowKey: HeartbeatWindow] = [:]
+        for window in windows { latest[WindowKey(terminalID: window.terminalID, windowStart: window.windowStart)] = window }
+        let rows = latest.sorted { $0.key < $1.key }.map(\.value)
+        try await write(input, HeartbeatWindowTable.insert(rows, input, suffix: HeartbeatWindowTable.replaceOnConflict(["terminal_id", "window_start"])))
+    }
+
+    public func trimHeartbeatHistory(terminalID: String, keep: Int) async throws -> Int {
+        let input = StoreInput(operation: "trimHeartbeatHistory")
+        try input.key(terminalID, "terminal id")
+        try input.nonNegative(keep, "keep")
+        let removed = try await write(input, [SQLStatement("""
+            DELETE FROM heartbeat_windows WHERE terminal_id = $1 AND window_start NOT IN (
+                SELECT window_start FROM heartbeat_windows WHERE terminal_id = $1 ORDER BY window_start DESC LIMIT $2
+            ) RETURNING window_start
+            """, [.text(terminalID), .int(keep)])])
+        return removed[0]
+    }
+
+    public func heartbeatHistory(terminalID: String, limit: Int) async throws -> [HeartbeatWindow] {
+        let input = StoreInput(operation: "heartbeatHistory")
+        try input.key(terminalID, "terminal id")
+        try input.nonNegative(limit, "limit")
+        return try await executor.read(input.operation, HeartbeatWindowTable.select(
+            "WHERE terminal_id = $1 ORDER BY window_start DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+    }
+
+    // MARK: Online dictionary (claim 5)
+
+    public func savePresence(_ record: PresenceRecord, change: PresenceChange?) async throws {
+        let input = StoreInput(operation: "savePresence")
+        if let change, change.terminalID != record.terminalID {
+            throw input.invalid("change for terminal '\(change.terminalID)' saved with the record of '\(record.terminalID)'")
+        }
+        try await savePresence([record], changes: change.map { [$0] } ?? [], input)
+    }
+
+    public func savePresence(_ records: [PresenceRecord], changes: [PresenceChange]) async throws {
+        try await savePresence(records, changes: changes, StoreInput(operation: "savePresence"))
+    }
+
+    public func presence(terminalID: String) async throws -> PresenceRecord? {
+        let input = StoreInput(operation: "presence")
+        try input.key(terminalID, "terminal id")
+        return try await executor.read(input.operation, PresenceTable.select("WHERE terminal_id = $1", [.text(terminalID)])).first
+    }
+
+    public func allPresence() async throws -> [PresenceRecord] {
+        try await executor.read("allPresence", PresenceTable.select("ORDER BY terminal_id"))
+    }
+
+    public func presenceChanges(terminalID: String, limit: Int) async throws -> [PresenceChange] {
+        let input = StoreInput(operation: "presenceChanges")
+        try input.key(terminalID, "terminal id")
+        try input.nonNegative(limit, "limit")
+        return try await executor.read(input.operation, PresenceChangeTable.select(
+            "WHERE terminal_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+    }
+
+    // MARK: Internals
+
+    private func savePresence(_ records: [PresenceRecord], changes: [PresenceChange], _ input: StoreInput) async throws {
+        var latest: [String: PresenceRecord] = [:]
+        for record in records { latest[record.terminalID] = record }
+        let rows = latest.sorted { $0.key < $1.key }.map(\.value)
+        let upserts = try PresenceTable.insert(rows, input, suffix: PresenceTable.replaceOnConflict(["terminal_id"]))
+        let inserts = try PresenceChangeTable.insert(changes, input)
+        try await write(input, upserts + inserts)
+    }
+
+    @discardableResult
+    private func write(_ input: StoreInput, exclusive: [String] = [], _ statements: [SQLStatement]) async throws -> [Int] {
+        guard !statements.isEmpty else { return [] }
+        return try await executor.write(input.operation, exclusive: exclusive, statements)
+    }
+}
+
+/// Heartbeat windows are keyed by terminal and window start.
+private struct WindowKey: Hashable, Comparable {
+    var terminalID: String
+    var windowStart: Int64
+
+    static func < (a: WindowKey, b: WindowKey) -> Bool {
+        (a.terminalID, a.windowStart) < (b.terminalID, b.windowStart)
+    }
+}

@@ -1,0 +1,78 @@
+import LPADomain
+
+/// The core's durable state. One interface, two implementations: ``SQLiteStore`` (embedded default)
+/// and ``PostgresStore`` (shared by several cores). Every method is atomic: it either applies fully
+/// or throws and changes nothing. Implementations are thread-safe.
+public protocol Store: Sendable {
+    /// Applies pending versioned migrations; safe to call from several cores at once.
+    func migrate() async throws
+    /// Schema version after ``migrate()``.
+    func schemaVersion() async throws -> Int
+
+    // MARK: Device-model library
+    func upsertDeviceModel(_ model: DeviceModel) async throws
+    func deleteDeviceModel(code: String) async throws -> Bool
+    func deviceModels() async throws -> [DeviceModel]
+
+    // MARK: Configuration library
+    /// Replaces the whole rule set in one transaction.
+    func replaceConfigurationRules(_ rules: [ConfigurationRule]) async throws
+    /// Rules in evaluation order (priority, then name).
+    func configurationRules() async throws -> [ConfigurationRule]
+
+    // MARK: Count-setting tables
+    func upsertCountSettingTable(_ table: CountSettingTable) async throws
+    func countSettingTables() async throws -> [CountSettingTable]
+
+    // MARK: Devices
+    func upsertDevice(_ device: DeviceRecord) async throws
+    func device(terminalID: String) async throws -> DeviceRecord?
+    func deviceCount() async throws -> Int
+    /// Updates only the heartbeat interval and history limit of a device.
+    func updateDeviceSettings(terminalID: String, heartbeatIntervalSeconds: Int, historyLimit: Int) async throws
+    func recordRegistrationAttempt(_ attempt: RegistrationAttempt) async throws
+    /// Newest first.
+    func registrationAttempts(terminalID: String, limit: Int) async throws -> [RegistrationAttempt]
+
+    // MARK: Heartbeat history (claim 3)
+    /// Stores windows; a window already stored for the same terminal and start is replaced.
+    func appendHeartbeatWindows(_ windows: [HeartbeatWindow]) async throws
+    /// Keeps only the newest `keep` windows of a terminal; returns how many were removed.
+    func trimHeartbeatHistory(terminalID: String, keep: Int) async throws -> Int
+    /// Newest first.
+    func heartbeatHistory(terminalID: String, limit: Int) async throws -> [HeartbeatWindow]
+
+    // MARK: Online dictionary (claim 5)
+    /// Writes the presence record and, when given, the change that led to it, in one transaction.
+    func savePresence(_ record: PresenceRecord, change: PresenceChange?) async throws
+    func savePresence(_ records: [PresenceRecord], changes: [PresenceChange]) async throws
+    func presence(terminalID: String) async throws -> PresenceRecord?
+    func allPresence() async throws -> [PresenceRecord]
+    /// Newest first.
+    func presenceChanges(terminalID: String, limit: Int) async throws -> [PresenceChange]
+
+    func close() async throws
+}
+
+/// A store failure naming the operation and the cause.
+public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Kind: String, Sendable {
+        case connection = "STORE_CONNECTION"
+        case migration = "STORE_MIGRATION"
+        case query = "STORE_QUERY"
+        case corrupt = "STORE_CORRUPT_ROW"
+        case invalidInput = "STORE_INVALID_INPUT"
+    }
+
+    public var kind: Kind
+    public var operation: String
+    public var detail: String
+
+    public init(_ kind: Kind, operation: String, detail: String) {
+        self.kind = kind
+        self.operation = operation
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind.rawValue): \(operation): \(detail)" }
+}

@@ -1,0 +1,24 @@
+import XCTest
+@testable import LPAStore
+
+/// The store behaviours on PostgreSQL (a fresh schema per test in the database named by
+/// `LPA_TEST_POSTGRES_URL`; skipped when it is unset).
+final class PostgresStoreTests: StoreTestCase {
+    override func makeHarness() throws -> any StoreHarness { try PostgresHarness() }
+
+    func testMigratingTwiceIsANoOp() async throws { try await behaviour { try await $0.migratingTwiceIsANoOp() } }
+    func testConcurrentMigrationsApplyOnce() async throws { try await behaviour { try await $0.concurrentMigrationsApplyOnce() } }
+    func testLaterMigrationsApplyOnlyWhatIsPending() async throws { try await behaviour { try await $0.laterMigrationsApplyOnlyWhatIsPending() } }
+    func testDeviceModelsUpsertReplaceAndDelete() async throws { try await behaviour { try await $0.deviceModelsUpsertReplaceAndDelete() } }
+    func testRulesAreReplacedAtomicallyAndOrderedByPriorityThenName() async throws { try await behaviour { try await $0.rulesAreReplacedAtomicallyAndOrderedByPriorityThenName() } }
+    func testCountSettingTablesUpsert() async throws { try await behaviour { try await $0.countSettingTablesUpsert() } }
+    func testDevicesUpsertGetCountAndSettings() async throws { try await behaviour { try await $0.devicesUpsertGetCountAndSettings() } }
+    func testRegistrationAttemptsNewestFirstWithLimit() async throws { try await behaviour { try await $0.registrationAttemptsNewestFirstWithLimit() } }
+    func testHeartbeatWindowsAppendTrimAndHistory() async throws { try await behaviour { try await $0.heartbeatWindowsAppendTrimAndHistory() } }
+    func testPresenceSavedWithChangesAndListed() async throws { try await behaviour { try await $0.presenceSavedWithChangesAndListed() } }
+    func testBadInputIsRefusedWithoutWriting() async throws { try await behaviour { try await $0.badInputIsRefusedWithoutWriting() } }
+    func testCorruptRowsAreReportedAndTheStoreKeepsWorking() async throws { try await behaviour { try await $0.corruptRowsAreReportedAndTheStoreKeepsWorking() } }
+    func testConcurrentWritesAllLand() async throws { try await behaviour { try await $0.concurrentWritesAllLand() } }
+    func testFailedTransactionsLeaveNoPartialState() async throws { try await behaviour { try await $0.failedTransactionsLeaveNoPartialState() } }
+    func testClosedStoreRefusesWork() async throws { try await behaviour { try await $0.closedStoreRefusesWork() } }
+}

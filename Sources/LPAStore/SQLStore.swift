@@ -110,11 +110,8 @@ public class SQLStore: Store, @unchecked Sendable {
     }
 
     public func registrationAttempts(terminalID: String, limit: Int) async throws -> [RegistrationAttempt] {
-        let input = StoreInput(operation: "registrationAttempts")
-        try input.key(terminalID, "terminal id")
-        try input.nonNegative(limit, "limit")
-        return try await executor.read(input.operation, RegistrationAttemptTable.select(
-            "WHERE terminal_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+        try await newestFirst(RegistrationAttemptTable.self, "registrationAttempts", terminalID: terminalID, limit: limit,
+                              order: "occurred_at DESC, id DESC")
     }
 
     // MARK: Heartbeat history (claim 3)
@@ -142,11 +139,7 @@ public class SQLStore: Store, @unchecked Sendable {
     }
 
     public func heartbeatHistory(terminalID: String, limit: Int) async throws -> [HeartbeatWindow] {
-        let input = StoreInput(operation: "heartbeatHistory")
-        try input.key(terminalID, "terminal id")
-        try input.nonNegative(limit, "limit")
-        return try await executor.read(input.operation, HeartbeatWindowTable.select(
-            "WHERE terminal_id = $1 ORDER BY window_start DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+        try await newestFirst(HeartbeatWindowTable.self, "heartbeatHistory", terminalID: terminalID, limit: limit, order: "window_start DESC")
     }
 
     // MARK: Online dictionary (claim 5)
@@ -174,11 +167,8 @@ public class SQLStore: Store, @unchecked Sendable {
     }
 
     public func presenceChanges(terminalID: String, limit: Int) async throws -> [PresenceChange] {
-        let input = StoreInput(operation: "presenceChanges")
-        try input.key(terminalID, "terminal id")
-        try input.nonNegative(limit, "limit")
-        return try await executor.read(input.operation, PresenceChangeTable.select(
-            "WHERE terminal_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2", [.text(terminalID), .int(limit)]))
+        try await newestFirst(PresenceChangeTable.self, "presenceChanges", terminalID: terminalID, limit: limit,
+                              order: "occurred_at DESC, id DESC")
     }
 
     // MARK: Internals
@@ -190,6 +180,15 @@ public class SQLStore: Store, @unchecked Sendable {
         let upserts = try PresenceTable.insert(rows, input, suffix: PresenceTable.replaceOnConflict(["terminal_id"]))
         let inserts = try PresenceChangeTable.insert(changes, input)
         try await write(input, upserts + inserts)
+    }
+
+    /// Up to `limit` rows of one terminal from a history table, in `order` (newest first).
+    private func newestFirst<Table: StoreTable>(_ table: Table.Type, _ operation: String, terminalID: String, limit: Int,
+                                                order: String) async throws -> [Table.Record] {
+        let input = StoreInput(operation: operation)
+        try input.key(terminalID, "terminal id")
+        try input.nonNegative(limit, "limit")
+        return try await executor.read(operation, Table.select("WHERE terminal_id = $1 ORDER BY \(order) LIMIT $2", [.text(terminalID), .int(limit)]))
     }
 
     @discardableResult

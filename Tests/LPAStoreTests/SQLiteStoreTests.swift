@@ -19,6 +19,8 @@ final class SQLiteStoreTests: StoreTestCase {
     func testBadInputIsRefusedWithoutWriting() async throws { try await behaviour { try await $0.badInputIsRefusedWithoutWriting() } }
     func testCorruptRowsAreReportedAndTheStoreKeepsWorking() async throws { try await behaviour { try await $0.corruptRowsAreReportedAndTheStoreKeepsWorking() } }
     func testConcurrentWritesAllLand() async throws { try await behaviour { try await $0.concurrentWritesAllLand() } }
+    func testConcurrentRuleReplacementsNeverMix() async throws { try await behaviour { try await $0.concurrentRuleReplacementsNeverMix() } }
+    func testConcurrentBatchesOnSharedRowsAllLand() async throws { try await behaviour { try await $0.concurrentBatchesOnSharedRowsAllLand() } }
     func testFailedTransactionsLeaveNoPartialState() async throws { try await behaviour { try await $0.failedTransactionsLeaveNoPartialState() } }
     func testClosedStoreRefusesWork() async throws { try await behaviour { try await $0.closedStoreRefusesWork() } }
 

@@ -390,6 +390,49 @@ struct StoreBehaviours {
         XCTAssertEqual(sample, Sample.device("C-5-198"))
     }
 
+    func concurrentRuleReplacementsNeverMix() async throws {
+        let cores = [try await migratedStore(), try await migratedStore()]
+        let sets = (0..<4).map { set in (0..<30).map { Sample.rule("set\(set)-rule\($0)", priority: $0) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, rules) in sets.enumerated() {
+                let core = cores[index % 2]
+                group.addTask {
+                    for _ in 0..<5 { try await core.replaceConfigurationRules(rules) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let final = try await cores[0].configurationRules()
+        XCTAssertTrue(sets.contains(final), "the rule set is one whole replacement, not a mix: \(final.map(\.name))")
+    }
+
+    func concurrentBatchesOnSharedRowsAllLand() async throws {
+        let cores = [try await migratedStore(), try await migratedStore()]
+        let terminals = (0..<40).map { "S-\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                let core = cores[task % 2]
+                group.addTask {
+                    for round in 0..<10 {
+                        let start = Int64(round * 8 + task) * 60
+                        try await core.appendHeartbeatWindows(terminals.shuffled().map { Sample.window($0, start, count: task) })
+                        try await core.savePresence(terminals.shuffled().map { Sample.presence($0, lastSeen: start) },
+                                                    changes: [Sample.change(terminals[task], at: start)])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for terminal in terminals {
+            let history = try await cores[1].heartbeatHistory(terminalID: terminal, limit: 1_000)
+            XCTAssertEqual(history.count, 80, terminal)
+        }
+        let presence = try await cores[0].allPresence()
+        XCTAssertEqual(presence.count, terminals.count)
+        let changes = try await cores[0].presenceChanges(terminalID: terminals[3], limit: 100)
+        XCTAssertEqual(changes.count, 10)
+    }
+
     func failedTransactionsLeaveNoPartialState() async throws {
         let store = try await migratedStore()
         try await store.replaceConfigurationRules([Sample.rule("kept", priority: 1)])

@@ -14,6 +14,8 @@ final class PostgresExecutor: SQLExecutor {
 
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
+    /// Ends once `runTask` has begun, so no connection is leased before the client runs.
+    private let started: Task<Void, Never>
     private let logger: Logger
     private let schema: String?
     private let target: String
@@ -25,7 +27,12 @@ final class PostgresExecutor: SQLExecutor {
         self.logger = logger
         self.schema = configuration.schema
         self.target = configuration.description
-        self.runTask = Task { await client.run() }
+        let (signal, startedContinuation) = AsyncStream<Void>.makeStream()
+        self.runTask = Task {
+            startedContinuation.finish()
+            await client.run()
+        }
+        self.started = Task { for await _ in signal {} }
     }
 
     deinit {
@@ -140,6 +147,7 @@ final class PostgresExecutor: SQLExecutor {
         if isClosed.withLockedValue({ $0 }) {
             throw StoreError(.connection, operation: operation, detail: "the PostgreSQL store is closed")
         }
+        await started.value
         do {
             return try await body()
         } catch let error as StoreError {

@@ -10,9 +10,12 @@ import NIOPosix
 /// processes sharing a file queue on the busy timeout instead of failing to upgrade a read lock.
 final class SQLiteExecutor: SQLExecutor, @unchecked Sendable {
     private let threadPool: NIOThreadPool
+    /// Taken only on the pool's one thread, so never contended; it makes the confinement explicit.
     private let lock = NIOLock()
     /// Guarded by `lock`; nil once closed.
     private var connection: SQLiteConnection?
+    /// Checked by callers before queueing work, without waiting for a running transaction.
+    private let isClosed = NIOLockedValueBox(false)
     private let logger: Logger
     let path: String
 
@@ -83,6 +86,7 @@ final class SQLiteExecutor: SQLExecutor, @unchecked Sendable {
     }
 
     func close() async throws {
+        isClosed.withLockedValue { $0 = true }
         _ = try? await threadPool.runIfActive {
             self.lock.withLock {
                 self.connection?.close()
@@ -115,7 +119,7 @@ final class SQLiteExecutor: SQLExecutor, @unchecked Sendable {
     /// Runs `body` with the connection on the store's thread, mapping SQLite errors to ``StoreError``.
     private func withConnection<T: Sendable>(_ operation: String, kind: StoreError.Kind = .query,
                                              _ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        if lock.withLock({ connection == nil }) { throw Self.closed(operation) }
+        if isClosed.withLockedValue({ $0 }) { throw Self.closed(operation) }
         do {
             return try await threadPool.runIfActive {
                 try self.lock.withLock {
@@ -129,7 +133,7 @@ final class SQLiteExecutor: SQLExecutor, @unchecked Sendable {
             throw StoreError(kind, operation: operation, detail: "\(error)")
         } catch is NIOThreadPoolError.ThreadPoolInactive {
             throw Self.closed(operation)
-        } catch is CancellationError where lock.withLock({ connection == nil }) {
+        } catch is CancellationError where isClosed.withLockedValue({ $0 }) {
             // Work still queued when close() stopped the thread is cancelled.
             throw Self.closed(operation)
         }

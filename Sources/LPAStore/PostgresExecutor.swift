@@ -76,6 +76,10 @@ final class PostgresExecutor: SQLExecutor {
 
     func migrate(_ migrations: [Migration]) async throws {
         try Migrations.validate(migrations)
+        if let schema, !PostgresStore.Configuration.isPlainIdentifier(schema) {
+            throw StoreError(.invalidInput, operation: "migrate",
+                             detail: "schema '\(schema)' must be letters, digits and '_' (not starting with a digit), at most 63 characters")
+        }
         try await mappingErrors("migrate", kind: .migration) { try await self.withTransaction { connection in
             try await self.execute(SQLStatement("SELECT pg_advisory_xact_lock($1)", [.integer(Self.migrationLockKey)]), on: connection)
             if let schema = self.schema,

@@ -21,6 +21,12 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 
+/* OPENSSL_malloc(size) */
+static inline void *lpac_OPENSSL_malloc(size_t size) { return OPENSSL_malloc(size); }
+
+/* OPENSSL_clear_free(addr, num) */
+static inline void lpac_OPENSSL_clear_free(void *addr, size_t num) { OPENSSL_clear_free(addr, num); }
+
 /* OPENSSL_free(addr) */
 static inline void lpac_OPENSSL_free(void *addr) { OPENSSL_free(addr); }
 

@@ -23,8 +23,9 @@ public final class Certificate: @unchecked Sendable, Hashable, CustomStringConve
     /// The subject public key.
     public let publicKey: PublicKey
 
-    /// Takes ownership of `pointer` (freed even when this throws).
-    init(owning pointer: OpaquePointer) throws(CryptoError) {
+    /// Takes ownership of `pointer` (freed even when this throws). `publicKey`, when given, must be the
+    /// certificate's subject public key; it spares decoding the key again.
+    init(owning pointer: OpaquePointer, publicKey knownKey: PublicKey? = nil) throws(CryptoError) {
         let der: [UInt8]
         do throws(CryptoError) {
             der = try encodeDER("a certificate") { i2d_X509(pointer, $0) }
@@ -32,13 +33,22 @@ public final class Certificate: @unchecked Sendable, Hashable, CustomStringConve
             X509_free(pointer)
             throw error
         }
-        guard let key = X509_get_pubkey(pointer) else {
-            X509_free(pointer)
-            throw .openSSL(.invalidInput, "reading the public key of a certificate")
+        if let knownKey {
+            publicKey = knownKey
+        } else {
+            guard let key = X509_get_pubkey(pointer) else {
+                X509_free(pointer)
+                throw .openSSL(.invalidInput, "reading the public key of a certificate")
+            }
+            do throws(CryptoError) {
+                publicKey = try PublicKey(owning: key)
+            } catch {
+                X509_free(pointer)
+                throw error
+            }
         }
         self.pointer = pointer
         self.der = der
-        self.publicKey = try PublicKey(owning: key)
     }
 
     deinit {
@@ -89,15 +99,8 @@ public final class Certificate: @unchecked Sendable, Hashable, CustomStringConve
 
     /// The certificate as PEM (`-----BEGIN CERTIFICATE-----`), newline-terminated.
     public var pem: String {
-        let body = Data(der).base64EncodedString()
-        var text = "-----BEGIN CERTIFICATE-----\n"
-        var index = body.startIndex
-        while index < body.endIndex {
-            let end = body.index(index, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
-            text += body[index..<end] + "\n"
-            index = end
-        }
-        return text + "-----END CERTIFICATE-----\n"
+        let body = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        return "-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----\n"
     }
 
     /// The subject name.
@@ -266,6 +269,19 @@ public final class Certificate: @unchecked Sendable, Hashable, CustomStringConve
 
     public var description: String {
         "Certificate(subject: \(subject), issuer: \(issuer), serial: \(serialNumberHex))"
+    }
+
+    /// A reference to an `X509` whose public key OpenSSL has decoded, for path validation (owned by the
+    /// caller: release it with `X509_free`).
+    ///
+    /// Certificates made by `CertificateBuilder` carry their key only in encoded form (decoding it in
+    /// OpenSSL 3.0 costs hundreds of microseconds, which bulk issuance avoids); for those this decodes `der`.
+    func verifiableX509() throws(CryptoError) -> OpaquePointer {
+        if X509_get0_pubkey(pointer) != nil, X509_up_ref(pointer) == 1 {
+            return pointer
+        }
+        OpenSSLErrorQueue.clear()
+        return try decodeDER(der, "a certificate", free: { X509_free($0) }) { d2i_X509(nil, $0, $1) }
     }
 
     /// The decoded value of the extension `nid` (owned by the caller), or `nil` when absent.

@@ -111,11 +111,10 @@ public struct CertificateBuilder: Sendable {
             X509_free(x509)
             throw error
         }
-        return try Certificate(owning: x509)
+        return try Certificate(owning: x509, publicKey: subjectPublicKey)
     }
 
     private func fill(_ x509: OpaquePointer, issuer: Issuer) throws(CryptoError) {
-        let what = "building certificate \(subject)"
         guard X509_set_version(x509, Int(X509_VERSION_3)) == 1 else {
             throw .openSSL(.certificateBuildFailed, what)
         }
@@ -139,7 +138,14 @@ public struct CertificateBuilder: Sendable {
         else {
             throw .openSSL(.invalidInput, "\(what): validity \(notBefore) to \(notAfter) cannot be encoded")
         }
-        guard X509_set_pubkey(x509, subjectPublicKey.pointer) == 1 else {
+        // EC keys go in as curve OID and point: X509_set_pubkey would run OpenSSL 3.0's slow key encoder.
+        let publicKeySet: Bool
+        if let curve = subjectPublicKey.curve, let info = X509_get_X509_PUBKEY(x509) {
+            publicKeySet = try setPublicKey(point: subjectPublicKey.uncompressedPoint, curve: curve, in: info)
+        } else {
+            publicKeySet = X509_set_pubkey(x509, subjectPublicKey.pointer) == 1
+        }
+        guard publicKeySet else {
             throw .openSSL(.certificateBuildFailed, "\(what): setting the public key")
         }
         try addExtensions(x509, issuer: issuer)
@@ -201,9 +207,14 @@ public struct CertificateBuilder: Sendable {
         }
     }
 
-    private func add(_ value: UnsafeMutableRawPointer, nid: Int32, critical: Bool, to x509: OpaquePointer, _ name: String) throws(CryptoError) {
+    /// "building certificate <subject>", for error contexts (made only when an error is).
+    private var what: String { "building certificate \(subject)" }
+
+    private func add(
+        _ value: UnsafeMutableRawPointer, nid: Int32, critical: Bool, to x509: OpaquePointer, _ name: @autoclosure () -> String
+    ) throws(CryptoError) {
         guard X509_add1_ext_i2d(x509, nid, value, critical ? 1 : 0, UInt(X509V3_ADD_DEFAULT)) == 1 else {
-            throw .openSSL(.certificateBuildFailed, "building certificate \(subject): adding \(name)")
+            throw .openSSL(.certificateBuildFailed, "\(what): adding \(name())")
         }
     }
 

@@ -37,9 +37,20 @@ public final class CertificateVerifier: @unchecked Sendable {
         guard let store = X509_STORE_new() else {
             throw .openSSL(.internalFailure, "allocating a certificate store")
         }
-        for root in trustRoots where X509_STORE_add_cert(store, root.pointer) != 1 {
-            X509_STORE_free(store)
-            throw .openSSL(.invalidInput, "adding trust root \(root.subject)")
+        for root in trustRoots {
+            let x509: OpaquePointer
+            do throws(CryptoError) {
+                x509 = try root.verifiableX509()
+            } catch {
+                X509_STORE_free(store)
+                throw error
+            }
+            let added = X509_STORE_add_cert(store, x509) == 1
+            X509_free(x509)
+            guard added else {
+                X509_STORE_free(store)
+                throw .openSSL(.invalidInput, "adding trust root \(root.subject)")
+            }
         }
         self.store = store
         self.trustRoots = trustRoots
@@ -69,11 +80,21 @@ public final class CertificateVerifier: @unchecked Sendable {
         guard let untrusted = OPENSSL_sk_new_null() else {
             throw .internalFailure("allocating the intermediate list", OpenSSLErrorQueue.drain())
         }
-        defer { OPENSSL_sk_free(untrusted) }
-        for certificate in intermediates where OPENSSL_sk_push(untrusted, UnsafeRawPointer(certificate.pointer)) <= 0 {
-            throw .internalFailure("listing intermediates", OpenSSLErrorQueue.drain())
+        defer { OPENSSL_sk_pop_free(untrusted, freeX509) }
+        for certificate in intermediates {
+            guard let x509 = try? certificate.verifiableX509() else {
+                throw .internalFailure("preparing intermediate \(certificate.subject)", OpenSSLErrorQueue.drain())
+            }
+            guard OPENSSL_sk_push(untrusted, UnsafeRawPointer(x509)) > 0 else {
+                X509_free(x509)
+                throw .internalFailure("listing intermediates", OpenSSLErrorQueue.drain())
+            }
         }
-        guard X509_STORE_CTX_init(context, store, leaf.pointer, untrusted) == 1 else {
+        guard let leafX509 = try? leaf.verifiableX509() else {
+            throw .internalFailure("preparing certificate \(leaf.subject)", OpenSSLErrorQueue.drain())
+        }
+        defer { X509_free(leafX509) }
+        guard X509_STORE_CTX_init(context, store, leafX509, untrusted) == 1 else {
             throw .internalFailure("initialising a verification context", OpenSSLErrorQueue.drain())
         }
         X509_STORE_CTX_set_time(context, 0, time_t(time.timeIntervalSince1970.rounded(.down)))
@@ -81,8 +102,6 @@ public final class CertificateVerifier: @unchecked Sendable {
             throw .internalFailure("setting the verification purpose", OpenSSLErrorQueue.drain())
         }
         let result = X509_verify_cert(context)
-        // Keeps the certificates (and so the X509 pointers in `untrusted`) alive until verification is done.
-        withExtendedLifetime(intermediates) {}
         guard result == 1 else {
             OpenSSLErrorQueue.clear()
             let code = X509_STORE_CTX_get_error(context)

@@ -27,11 +27,11 @@ public enum ECDSA {
         with key: PrivateKey,
         format: SignatureFormat = .raw
     ) throws(CryptoError) -> [UInt8] {
-        let context = "signing with a \(key.curve) key"
-        guard let digestContext = EVP_MD_CTX_new() else { throw .openSSL(.internalFailure, context) }
+        func context() -> String { "signing with a \(key.curve) key" }
+        guard let digestContext = EVP_MD_CTX_new() else { throw .openSSL(.internalFailure, context()) }
         defer { EVP_MD_CTX_free(digestContext) }
         guard EVP_DigestSignInit(digestContext, nil, EVP_sha256(), nil, key.pointer) == 1 else {
-            throw .openSSL(.signingFailed, context)
+            throw .openSSL(.signingFailed, context())
         }
         var length = Int(EVP_PKEY_get_size(key.pointer))
         var signature = [UInt8](repeating: 0, count: max(length, 1))
@@ -41,7 +41,7 @@ public enum ECDSA {
             }
         }
         guard status == 1, length > 0, length <= signature.count else {
-            throw .openSSL(.signingFailed, context)
+            throw .openSSL(.signingFailed, context())
         }
         signature.removeSubrange(length...)
         switch format {

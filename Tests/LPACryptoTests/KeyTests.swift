@@ -1,3 +1,4 @@
+import Foundation
 import LPACrypto
 import XCTest
 
@@ -16,6 +17,15 @@ final class KeyTests: XCTestCase {
         4c889f75671f9acc2d599aebf3237fb7eb6ad8c6a97aa251aaaa4ccf30fbf71f
         """
 
+    /// A brainpoolP256r1 key from `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:brainpoolP256r1`.
+    static let brainpoolPKCS8PEM = """
+        -----BEGIN PRIVATE KEY-----
+        MIGIAgEAMBQGByqGSM49AgEGCSskAwMCCAEBBwRtMGsCAQEEIDEmYSNCC0sT4oKP
+        56+aoGMY5AXjFqI9Kk8CZ3wx6BgPoUQDQgAEoO9EPiai9DSD3f8nLD7qZmSuNjEm
+        YfEMiF8LjH0YJ9IISClCSfeU4mlhN3STvdAmVPFICQ9GJYRWWM+TB9J6/Q==
+        -----END PRIVATE KEY-----
+        """
+
     func testGenerateOnBothCurves() throws {
         for curve in EllipticCurve.allCases {
             let key = try PrivateKey.generate(curve: curve)
@@ -25,6 +35,11 @@ final class KeyTests: XCTestCase {
             XCTAssertEqual(point.count, 65)
             XCTAssertEqual(point.first, 0x04)
             XCTAssertNotEqual(try PrivateKey.generate(curve: curve).publicKey, key.publicKey)
+
+            let generator = try KeyPairGenerator(curve: curve)
+            let keys = try (0..<4).map { _ in try generator.generate() }
+            XCTAssertEqual(Set(keys.map(\.publicKey)).count, 4)
+            XCTAssertTrue(keys.allSatisfy { $0.curve == curve })
         }
     }
 
@@ -46,6 +61,23 @@ final class KeyTests: XCTestCase {
         XCTAssertEqual(key.curve, .p256)
         XCTAssertEqual(try key.publicKey.uncompressedPoint, [UInt8](hex: Self.sec1Point))
         XCTAssertTrue(try key.pemPKCS8.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+    }
+
+    /// `openssl pkcs8 -topk8 -nocrypt` of `sec1PEM`, and a brainpool key written by `openssl genpkey`: the
+    /// PKCS#8 encoder must reproduce OpenSSL's bytes exactly.
+    func testPKCS8EncodingMatchesOpenSSL() throws {
+        let expectedP256 = """
+            -----BEGIN PRIVATE KEY-----
+            MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6wCi+6Te5/vBDrdX
+            wsL2rCnIihrxw/ccQEH6Zn1bbhehRANCAAROdVuD/5dPcBHd5cXveEdlpsGyb0Hx
+            qg27W0+P7z+CVEyIn3VnH5rMLVma6/Mjf7fratjGqXqiUaqqTM8w+/cf
+            -----END PRIVATE KEY-----
+
+            """
+        XCTAssertEqual(try PrivateKey(pem: Self.sec1PEM).pemPKCS8, expectedP256)
+        XCTAssertEqual(try PrivateKey(pem: Self.brainpoolPKCS8PEM).pemPKCS8, Self.brainpoolPKCS8PEM + "\n")
+        let body = Self.brainpoolPKCS8PEM.split(separator: "\n").dropFirst().dropLast().joined()
+        XCTAssertEqual(try PrivateKey(pem: Self.brainpoolPKCS8PEM).derPKCS8, Array(Data(base64Encoded: body)!))
     }
 
     func testPublicKeySPKIAndPointRoundTrip() throws {
@@ -88,13 +120,7 @@ final class KeyTests: XCTestCase {
 
     /// Known answer produced with `openssl pkeyutl -derive -inkey a.pem -peerkey b.pub` on brainpoolP256r1.
     func testECDHKnownAnswerBrainpool() throws {
-        let privateKey = try PrivateKey(pem: """
-            -----BEGIN PRIVATE KEY-----
-            MIGIAgEAMBQGByqGSM49AgEGCSskAwMCCAEBBwRtMGsCAQEEIDEmYSNCC0sT4oKP
-            56+aoGMY5AXjFqI9Kk8CZ3wx6BgPoUQDQgAEoO9EPiai9DSD3f8nLD7qZmSuNjEm
-            YfEMiF8LjH0YJ9IISClCSfeU4mlhN3STvdAmVPFICQ9GJYRWWM+TB9J6/Q==
-            -----END PRIVATE KEY-----
-            """)
+        let privateKey = try PrivateKey(pem: Self.brainpoolPKCS8PEM)
         XCTAssertEqual(privateKey.curve, .brainpoolP256r1)
         let peer = try PublicKey(
             uncompressedPoint: [UInt8](hex: """

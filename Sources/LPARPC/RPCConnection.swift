@@ -76,7 +76,8 @@ public final class RPCConnection: RPCCaller, Hashable, CustomStringConvertible {
         let loop = channel.eventLoop
         let handler = self.handler
         let promise = loop.makePromise(of: ByteBuffer.self)
-        let key = ObjectIdentifier(promise.futureResult)
+        // The closures below keep the future alive, so its identity names this call only.
+        let future = promise.futureResult
         return try await withTaskCancellationHandler {
             if loop.inEventLoop {
                 handler.value.startCall(method: method, body: body, deadline: deadline, promise: promise)
@@ -87,11 +88,11 @@ public final class RPCConnection: RPCCaller, Hashable, CustomStringConvertible {
             }
             if Task.isCancelled {
                 // Cancellation may have raced ahead of the start; cancelling again is harmless.
-                loop.execute { handler.value.cancelCall(key, error: Self.cancelled) }
+                loop.execute { handler.value.cancelCall(ObjectIdentifier(future), error: Self.cancelled) }
             }
-            return try await promise.futureResult.get()
+            return try await future.get()
         } onCancel: {
-            loop.execute { handler.value.cancelCall(key, error: Self.cancelled) }
+            loop.execute { handler.value.cancelCall(ObjectIdentifier(future), error: Self.cancelled) }
         }
     }
 

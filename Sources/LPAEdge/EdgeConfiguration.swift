@@ -1,16 +1,18 @@
 import Foundation
+import LPAConfig
 import LPATLS
 import NIOCore
-import Yams
 
 /// Settings of one `lpa-edge` process. Every field has a default that runs on one machine; a YAML
 /// file overrides any subset (keys as below, in camelCase), and command-line flags override the file.
-public struct EdgeConfiguration: Codable, Sendable, Equatable {
+public struct EdgeConfiguration: ConfigurationFile, Equatable {
     /// Where terminals connect.
     public var listen: Listen = Listen()
     public var tls: TLS = TLS()
     public var limits: Limits = Limits()
     public var heartbeat: Heartbeat = Heartbeat()
+    /// The lpa-core processes this edge reports to; with no addresses the edge runs standalone.
+    public var core: CoreLinkSettings = CoreLinkSettings()
     /// Which certificate subject attributes bind which Hello identity fields.
     public var identityBinding: [IdentityBindingRule] = IdentityBindingRule.defaults
     /// Seconds granted to terminals to leave on shutdown before the rest are closed.
@@ -19,7 +21,7 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
     public var nodeID: String = ProcessInfo.processInfo.hostName
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, limits, heartbeat, identityBinding, drainSeconds, nodeID
+        case listen, tls, limits, heartbeat, core, identityBinding, drainSeconds, nodeID
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -135,6 +137,36 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    public struct CoreLinkSettings: Codable, Sendable, Equatable {
+        /// `HOST:PORT` of each core; terminals are spread over them by a stable hash of their id.
+        public var addresses: [String] = []
+        /// Client certificate and key the edge presents to the cores (mutual TLS).
+        public var certificate: String = "pki/edge-client.pem"
+        public var privateKey: String = "pki/edge-client.key"
+        /// CA that signed the cores' certificates.
+        public var trustRoots: String = "pki/fleet-ca.pem"
+        /// Name checked against the cores' certificates.
+        public var serverName: String = "localhost"
+        public var callTimeoutSeconds: Double = 10
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case addresses, certificate, privateKey, trustRoots, serverName, callTimeoutSeconds
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            addresses = try c.decodeIfPresent([String].self, forKey: .addresses) ?? d.addresses
+            certificate = try c.decodeIfPresent(String.self, forKey: .certificate) ?? d.certificate
+            privateKey = try c.decodeIfPresent(String.self, forKey: .privateKey) ?? d.privateKey
+            trustRoots = try c.decodeIfPresent(String.self, forKey: .trustRoots) ?? d.trustRoots
+            serverName = try c.decodeIfPresent(String.self, forKey: .serverName) ?? d.serverName
+            callTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .callTimeoutSeconds) ?? d.callTimeoutSeconds
+        }
+    }
+
     public init() {}
 
     public init(from decoder: Decoder) throws {
@@ -144,48 +176,15 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls) ?? d.tls
         limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? d.limits
         heartbeat = try c.decodeIfPresent(Heartbeat.self, forKey: .heartbeat) ?? d.heartbeat
+        core = try c.decodeIfPresent(CoreLinkSettings.self, forKey: .core) ?? d.core
         identityBinding = try c.decodeIfPresent([IdentityBindingRule].self, forKey: .identityBinding) ?? d.identityBinding
         drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
     }
 
-    /// Reads a YAML file; keys left out keep their defaults. Errors name the file and the key.
-    public static func load(yamlFile path: String) throws -> EdgeConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw EdgeConfigurationError(file: path, detail: "cannot read file: \(error.localizedDescription)")
-        }
-        return try parse(yaml: text, file: path)
-    }
-
-    public static func parse(yaml: String, file: String = "<inline>") throws -> EdgeConfiguration {
-        do {
-            if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return EdgeConfiguration() }
-            let config = try YAMLDecoder().decode(EdgeConfiguration.self, from: yaml)
-            try config.validate()
-            return config
-        } catch let error as EdgeConfigurationError {
-            throw EdgeConfigurationError(file: file, detail: error.detail)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath)): \(context.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath + [key])): missing")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw EdgeConfigurationError(file: file, detail: "\(Self.path(context.codingPath)): \(context.debugDescription)")
-        } catch {
-            throw EdgeConfigurationError(file: file, detail: "\(error)")
-        }
-    }
-
-    private static func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-
     /// Checks ranges that decoding alone cannot.
     public func validate() throws {
-        func fail(_ s: String) -> EdgeConfigurationError { EdgeConfigurationError(file: "", detail: s) }
+        func fail(_ s: String) -> ConfigurationError { ConfigurationError(file: "", detail: s) }
         guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
         guard limits.maxConnections > 0 else { throw fail("limits.maxConnections: must be positive") }
         guard limits.maxFrameBytes >= 64, limits.maxFrameBytes <= 2 * 1024 * 1024 else {
@@ -197,6 +196,12 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
         guard heartbeat.defaultIntervalSeconds > 0 else { throw fail("heartbeat.defaultIntervalSeconds: must be positive") }
         guard heartbeat.missedIntervalsBeforeDrop > 0 else { throw fail("heartbeat.missedIntervalsBeforeDrop: must be positive") }
         guard heartbeat.countWindowSeconds > 0 else { throw fail("heartbeat.countWindowSeconds: must be positive") }
+        for (i, address) in core.addresses.enumerated() {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else {
+                throw fail("core.addresses[\(i)]: '\(address)' is not HOST:PORT")
+            }
+        }
+        guard core.callTimeoutSeconds > 0 else { throw fail("core.callTimeoutSeconds: must be positive") }
         guard TLSConfiguration.ProtocolVersion(rawValue: tls.minimumVersion) != nil else {
             throw fail("tls.minimumVersion: '\(tls.minimumVersion)' is not TLSv1.2 or TLSv1.3")
         }
@@ -219,35 +224,3 @@ public struct EdgeConfiguration: Codable, Sendable, Equatable {
     }
 }
 
-/// A configuration problem, naming the file and the key.
-public struct EdgeConfigurationError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var detail: String
-    public init(file: String, detail: String) {
-        self.file = file
-        self.detail = detail
-    }
-    public var description: String { file.isEmpty ? detail : "\(file): \(detail)" }
-}
-
-/// Decoding helpers shared by configuration types: keys a type does not know are errors, so a
-/// misspelt setting is reported instead of silently ignored.
-enum ConfigurationDecoding {
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    static func container<K: CodingKey & CaseIterable>(_ decoder: Decoder, _ keys: K.Type) throws -> KeyedDecodingContainer<K> {
-        let all = try decoder.container(keyedBy: AnyKey.self)
-        let known = Set(K.allCases.map(\.stringValue))
-        if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath + [unknown],
-                debugDescription: "unknown key; expected one of \(known.sorted().joined(separator: ", "))"))
-        }
-        return try decoder.container(keyedBy: K.self)
-    }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LPAConfig
 import LPAEdge
 import Logging
 import ServiceLifecycle
@@ -32,6 +33,9 @@ struct LPAEdgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Folder holding edge.pem, edge.key and fleet-ca.pem (as made by `lpa-sim pki init`).")
     var pki: String?
 
+    @Option(name: .long, help: "lpa-core address HOST:PORT (repeat for several cores); none = standalone.")
+    var core: [String] = []
+
     @Option(name: .long, help: "Node id reported to the core.")
     var nodeID: String?
 
@@ -48,7 +52,7 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         var c = try config.map(EdgeConfiguration.load(yamlFile:)) ?? EdgeConfiguration()
         if let listen {
             guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-                throw EdgeConfigurationError(file: "--listen", detail: "'\(listen)' is not HOST:PORT")
+                throw ConfigurationError(file: "--listen", detail: "'\(listen)' is not HOST:PORT")
             }
             c.listen.host = String(listen[..<colon])
             c.listen.port = port
@@ -57,7 +61,11 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             c.tls.certificate = "\(pki)/edge.pem"
             c.tls.privateKey = "\(pki)/edge.key"
             c.tls.clientCA = "\(pki)/fleet-ca.pem"
+            c.core.certificate = "\(pki)/edge-client.pem"
+            c.core.privateKey = "\(pki)/edge-client.key"
+            c.core.trustRoots = "\(pki)/fleet-ca.pem"
         }
+        if !core.isEmpty { c.core.addresses = core }
         if let nodeID { c.nodeID = nodeID }
         try c.validate()
         return c
@@ -86,10 +94,21 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             heartbeatIntervalSeconds: UInt32(configuration.heartbeat.defaultIntervalSeconds),
             historyLimit: UInt32(configuration.heartbeat.defaultHistoryLimit),
             version: 1)
-        let link = StandaloneCoreLink(defaultSettings: settings)
+        let sessions = SessionTable()
         let server: EdgeServer
+        var rpcLink: RPCCoreLink?
         do {
-            server = try EdgeServer(environment: EdgeEnvironment(configuration: configuration, coreLink: link, logger: logger))
+            let link: any CoreLink
+            if configuration.core.addresses.isEmpty {
+                logger.notice("no lpa-core configured: running standalone, admitting every terminal whose certificate matches")
+                link = StandaloneCoreLink(defaultSettings: settings)
+            } else {
+                let l = try RPCCoreLink(configuration: configuration, sessions: sessions, logger: logger)
+                l.start()
+                rpcLink = l
+                link = l
+            }
+            server = try EdgeServer(environment: EdgeEnvironment(configuration: configuration, coreLink: link, sessions: sessions, logger: logger))
             try await server.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
@@ -98,5 +117,6 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
+        await rpcLink?.shutdown()
     }
 }

@@ -1,4 +1,5 @@
 @testable import LPAEdge
+import LPAConfig
 import NIOCore
 import XCTest
 

@@ -18,7 +18,7 @@ final class TerminalSessionStateMachineTests: XCTestCase {
     }
 
     func hello(eid: String = eid, imei: String = imei, version: UInt32 = 1) -> TerminalFrame {
-        .hello(Hello(protocolVersion: version, identity: Identity(eid: eid, imei: imei, iccid: "89882110000000000017", model: "SIM-METER-1"),
+        .hello(Hello(protocolVersion: version, identity: Identity(eid: eid, imei: imei, iccid: "89882110000000000010", model: "SIM-METER-1"),
                      agent: "test", maximumFrameLength: 0))
     }
 

@@ -1,0 +1,273 @@
+import Foundation
+import LPACoreRPC
+import LPARPC
+import LPATLS
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import TerminalProtocol
+
+/// The edge's link to one or more lpa-core processes over the edge–core RPC.
+///
+/// Each terminal is routed to one core by rendezvous hashing of its id over the cores currently
+/// connected, so every edge picks the same core for the same terminal and a core's loss moves only
+/// its own terminals. Whenever a core connects or reconnects, and whenever one goes away, the live
+/// terminals whose core changed (or whose core came back, possibly restarted) are registered again.
+/// Calls from the cores (APDU batches, settings, disconnects) are served by ``EdgeControlService``.
+public final class RPCCoreLink: CoreLink {
+    private struct Core {
+        let address: String
+        let client: RPCClient
+    }
+
+    private let cores: [Core]
+    private let sessions: SessionTable
+    private let nodeID: String
+    private let callTimeout: TimeAmount
+    private let logger: Logger
+    /// terminal id → index of the core it is registered with.
+    private let routes = NIOLockedValueBox([String: Int]())
+
+    public init(configuration: EdgeConfiguration, sessions: SessionTable, logger: Logger) throws {
+        let link = configuration.core
+        var tls = TLSConfiguration.client(
+            trustRoots: .file(link.trustRoots), certificateChain: .file(link.certificate), privateKey: .file(link.privateKey))
+        tls.handshakeTimeout = .seconds(10)
+        self.sessions = sessions
+        self.nodeID = configuration.nodeID
+        self.callTimeout = .nanoseconds(Int64(link.callTimeoutSeconds * 1e9))
+        self.logger = logger
+        var router = RPCRouter()
+        router.register(coreToEdge: EdgeControlService(sessions: sessions))
+        var cores: [Core] = []
+        let box = NIOLockedValueBox<RPCCoreLink?>(nil)
+        for (index, address) in link.addresses.enumerated() {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+                throw TLSError.invalidConfiguration("core address '\(address)' is not HOST:PORT")
+            }
+            var connection = RPCConnectionConfiguration(nodeID: configuration.nodeID)
+            connection.keepalive = .init(interval: .seconds(10), timeout: .seconds(10))
+            let client = try RPCClient(
+                configuration: .init(host: String(address[..<colon]), port: port, security: .tls(tls),
+                                     serverHostname: link.serverName, connection: connection),
+                router: router, logger: logger,
+                onConnect: { rpc in
+                    guard let link = box.withLockedValue({ $0 }) else { return }
+                    await link.coreConnected(index: index, connection: rpc)
+                })
+            cores.append(Core(address: address, client: client))
+        }
+        self.cores = cores
+        box.withLockedValue { $0 = self }
+    }
+
+    /// Starts connecting to every core (with reconnect and backoff).
+    public func start() {
+        for core in cores { core.client.start() }
+    }
+
+    public func shutdown() async {
+        for core in cores { await core.client.shutdown() }
+    }
+
+    /// Number of cores with a live connection.
+    public var connectedCores: Int { cores.filter { $0.client.currentConnection != nil }.count }
+
+    // MARK: Routing
+
+    static func score(_ terminalID: String, _ address: String) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in terminalID.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        h = (h ^ 0xff) &* 0x100000001b3
+        for b in address.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        // Final avalanche so nearby ids spread evenly.
+        h ^= h >> 33
+        h = h &* 0xff51afd7ed558ccd
+        h ^= h >> 33
+        return h
+    }
+
+    /// The connected core with the highest score for this terminal.
+    func route(_ terminalID: String) -> Int? {
+        var best: (Int, UInt64)?
+        for (i, core) in cores.enumerated() where core.client.currentConnection != nil {
+            let s = Self.score(terminalID, core.address)
+            if best == nil || s > best!.1 { best = (i, s) }
+        }
+        return best?.0
+    }
+
+    private func client(for terminalID: String) throws -> (Int, EdgeToCoreClient) {
+        if let i = routes.withLockedValue({ $0[terminalID] }), let connection = cores[i].client.currentConnection {
+            return (i, EdgeToCoreClient(connection))
+        }
+        guard let i = route(terminalID), let connection = cores[i].client.currentConnection else {
+            throw RPCError(.unavailable, "no lpa-core is connected")
+        }
+        return (i, EdgeToCoreClient(connection))
+    }
+
+    private var deadline: RPCDeadline { RPCDeadline(.now() + callTimeout) }
+
+    // MARK: CoreLink
+
+    public func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision {
+        guard let index = route(registration.terminalID), let connection = cores[index].client.currentConnection else {
+            return .reject(code: .coreUnavailable, text: "no lpa-core is reachable from this edge", retryAfterSeconds: 30)
+        }
+        var request = CoreRPC_RegisterTerminalRequest()
+        request.terminalID = registration.terminalID
+        request.identity = CoreRPC_Identity(registration.identity)
+        request.agent = registration.agent
+        request.remoteAddress = registration.remoteAddress
+        request.tlsResumed = registration.tlsResumed
+        let response = try await EdgeToCoreClient(connection).registerTerminal(request, deadline: deadline)
+        guard response.accepted else {
+            return .reject(code: ReasonCode(rawValue: response.reasonCode), text: response.reasonText, retryAfterSeconds: response.retryAfterS)
+        }
+        routes.withLockedValue { $0[registration.terminalID] = index }
+        return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields)
+    }
+
+    public func report(heartbeats: [HeartbeatCount]) async {
+        var byCore: [Int: [CoreRPC_HeartbeatCount]] = [:]
+        for count in heartbeats {
+            guard let (i, _) = try? client(for: count.terminalID) else { continue }
+            var c = CoreRPC_HeartbeatCount()
+            c.terminalID = count.terminalID
+            c.windowStart = count.windowStart
+            c.windowSeconds = count.windowSeconds
+            c.count = count.count
+            c.lastSeen = count.lastSeen
+            byCore[i, default: []].append(c)
+        }
+        for (i, counts) in byCore {
+            guard let connection = cores[i].client.currentConnection else { continue }
+            var request = CoreRPC_ReportHeartbeatsRequest()
+            request.counts = counts
+            do {
+                _ = try await EdgeToCoreClient(connection).reportHeartbeats(request, deadline: deadline)
+            } catch {
+                logger.warning("heartbeat counts not delivered", metadata: ["core": "\(cores[i].address)", "windows": "\(counts.count)", "error": "\(error)"])
+            }
+        }
+    }
+
+    public func terminalGone(terminalID: String, reason: ReasonCode) async {
+        let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
+        guard let index, let connection = cores[index].client.currentConnection else { return }
+        var request = CoreRPC_TerminalGoneRequest()
+        request.terminalID = terminalID
+        request.reasonCode = reason.rawValue
+        _ = try? await EdgeToCoreClient(connection).terminalGone(request, deadline: deadline)
+    }
+
+    // MARK: Re-registration
+
+    private func coreConnected(index: Int, connection: RPCConnection) async {
+        logger.info("connected to lpa-core", metadata: ["core": "\(cores[index].address)", "node": "\(connection.remoteNodeID)"])
+        connection.channel.closeFuture.whenComplete { [weak self] _ in
+            guard let self else { return }
+            self.logger.warning("lost lpa-core", metadata: ["core": "\(self.cores[index].address)"])
+            Task { await self.rehome(reason: "core \(self.cores[index].address) went away") }
+        }
+        await rehome(reason: "core \(cores[index].address) connected", reconnected: index)
+    }
+
+    /// Registers again every live terminal whose route changed, or whose core just (re)connected.
+    private func rehome(reason: String, reconnected: Int? = nil) async {
+        let live = sessions.all
+        var moved = 0
+        for handle in live {
+            let current = routes.withLockedValue { $0[handle.terminalID] }
+            let target = route(handle.terminalID)
+            let needs = target != current || (reconnected != nil && target == reconnected)
+            guard needs else { continue }
+            guard target != nil else {
+                routes.withLockedValue { _ = $0.removeValue(forKey: handle.terminalID) }
+                continue
+            }
+            moved += 1
+            let registration = TerminalRegistration(
+                terminalID: handle.terminalID, identity: handle.identity, agent: "", remoteAddress: handle.remoteAddress,
+                edgeNodeID: nodeID, tlsResumed: false)
+            do {
+                switch try await register(registration) {
+                case .accept(let settings, _, _):
+                    _ = try? await handle.push(settings: settings).get()
+                case .reject(let code, let text, _):
+                    _ = try? await handle.disconnect(reason: code, text: text).get()
+                }
+            } catch {
+                logger.warning("re-registration failed", metadata: ["terminal": "\(handle.terminalID)", "error": "\(error)"])
+            }
+        }
+        if moved > 0 {
+            logger.info("terminals registered again", metadata: ["count": "\(moved)", "reason": "\(reason)"])
+        }
+    }
+}
+
+/// Serves the cores' calls to terminals held by this edge.
+public struct EdgeControlService: CoreToEdgeService {
+    let sessions: SessionTable
+
+    public init(sessions: SessionTable) {
+        self.sessions = sessions
+    }
+
+    private func handle(_ terminalID: String) throws -> TerminalSessionHandle {
+        guard let handle = sessions.session(for: terminalID) else {
+            throw RPCError(.notFound, "terminal \(terminalID) has no session on this edge")
+        }
+        return handle
+    }
+
+    private static func timeout(_ ms: UInt32, default seconds: Int64) -> TimeAmount {
+        ms == 0 ? .seconds(seconds) : .milliseconds(Int64(ms))
+    }
+
+    public func transmitApduBatch(_ request: CoreRPC_TransmitApduBatchRequest, context: RPCCallContext) async throws -> CoreRPC_TransmitApduBatchResponse {
+        guard request.channel <= 19 else { throw RPCError(.invalidArgument, "channel \(request.channel) is above 19") }
+        let batch = ApduBatch(channel: UInt8(request.channel), apdus: request.apdus.map { Array($0) },
+                              acceptSW: request.acceptSw.map { UInt16(truncatingIfNeeded: $0) })
+        let result = try await handle(request.terminalID).transmit(batch, timeout: Self.timeout(request.timeoutMs, default: 120)).get()
+        var response = CoreRPC_TransmitApduBatchResponse()
+        response.status = result.status.rawValue
+        response.responses = result.responses.map { Data($0) }
+        response.detail = result.detail
+        return response
+    }
+
+    public func openChannel(_ request: CoreRPC_OpenChannelRequest, context: RPCCallContext) async throws -> CoreRPC_OpenChannelResponse {
+        let result = try await handle(request.terminalID).openChannel(aid: Array(request.aid), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
+        var response = CoreRPC_OpenChannelResponse()
+        response.channel = UInt32(result.channel)
+        response.sw = UInt32(result.statusWord)
+        response.selectResponse = Data(result.selectResponse)
+        response.detail = result.detail
+        return response
+    }
+
+    public func closeChannel(_ request: CoreRPC_CloseChannelRequest, context: RPCCallContext) async throws -> CoreRPC_CloseChannelResponse {
+        guard request.channel <= 19 else { throw RPCError(.invalidArgument, "channel \(request.channel) is above 19") }
+        let result = try await handle(request.terminalID).closeChannel(UInt8(request.channel), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
+        var response = CoreRPC_CloseChannelResponse()
+        response.sw = UInt32(result.statusWord)
+        return response
+    }
+
+    public func pushSettings(_ request: CoreRPC_PushSettingsRequest, context: RPCCallContext) async throws -> CoreRPC_PushSettingsResponse {
+        try await handle(request.terminalID).push(settings: request.settings.terminalSettings).get()
+        return CoreRPC_PushSettingsResponse()
+    }
+
+    public func disconnectTerminal(_ request: CoreRPC_DisconnectTerminalRequest, context: RPCCallContext) async throws -> CoreRPC_DisconnectTerminalResponse {
+        var response = CoreRPC_DisconnectTerminalResponse()
+        guard let handle = sessions.session(for: request.terminalID) else { return response }
+        try await handle.disconnect(reason: ReasonCode(rawValue: request.reasonCode), text: request.text).get()
+        response.found = true
+        return response
+    }
+}
+

@@ -1,0 +1,126 @@
+import Foundation
+import LPAConfig
+import LPATLS
+import NIOCore
+
+/// Settings of one `lpa-core` process. Every field has a default that runs on one machine; a YAML
+/// file overrides any subset (keys as below, in camelCase), and command-line flags override the file.
+public struct CoreConfiguration: ConfigurationFile, Equatable {
+    /// Where edges connect (the edge–core RPC).
+    public var listen = Listen()
+    public var tls = TLS()
+    /// Store URL: `sqlite:///path/file.db`, a plain path, `sqlite::memory:`, or `postgres://user:pass@host:port/db`.
+    public var store: String = "var/lpa-core.db"
+    /// Library file (device models, rules, count settings) imported at every start; empty = none.
+    public var libraries: String = ""
+    public var presence = Presence()
+    public var nodeID: String = ProcessInfo.processInfo.hostName
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, tls, store, libraries, presence, nodeID
+    }
+
+    public struct Listen: Codable, Sendable, Equatable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 7443
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+        }
+    }
+
+    public struct TLS: Codable, Sendable, Equatable {
+        public var certificate: String = "pki/core.pem"
+        public var privateKey: String = "pki/core.key"
+        /// CA bundle that signs the edges' client certificates.
+        public var clientCA: String = "pki/fleet-ca.pem"
+        public var requireClientCertificate: Bool = true
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case certificate, privateKey, clientCA, requireClientCertificate }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            certificate = try c.decodeIfPresent(String.self, forKey: .certificate) ?? d.certificate
+            privateKey = try c.decodeIfPresent(String.self, forKey: .privateKey) ?? d.privateKey
+            clientCA = try c.decodeIfPresent(String.self, forKey: .clientCA) ?? d.clientCA
+            requireClientCertificate = try c.decodeIfPresent(Bool.self, forKey: .requireClientCertificate) ?? d.requireClientCertificate
+        }
+    }
+
+    public struct Presence: Codable, Sendable, Equatable {
+        /// Misses in a row that make a terminal offline.
+        public var missLimit: Int = 3
+        /// How late heartbeat counts can reach the core (the edges' counting window).
+        public var reportDelaySeconds: Int = 60
+        /// Time after a core start before silence is counted.
+        public var graceSeconds: Int = 60
+        /// How often misses are counted.
+        public var sweepSeconds: Int = 5
+        /// Interval assumed for terminals not yet heard since the start.
+        public var defaultIntervalSeconds: Int = 60
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case missLimit, reportDelaySeconds, graceSeconds, sweepSeconds, defaultIntervalSeconds
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            missLimit = try c.decodeIfPresent(Int.self, forKey: .missLimit) ?? d.missLimit
+            reportDelaySeconds = try c.decodeIfPresent(Int.self, forKey: .reportDelaySeconds) ?? d.reportDelaySeconds
+            graceSeconds = try c.decodeIfPresent(Int.self, forKey: .graceSeconds) ?? d.graceSeconds
+            sweepSeconds = try c.decodeIfPresent(Int.self, forKey: .sweepSeconds) ?? d.sweepSeconds
+            defaultIntervalSeconds = try c.decodeIfPresent(Int.self, forKey: .defaultIntervalSeconds) ?? d.defaultIntervalSeconds
+        }
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+        let d = Self()
+        listen = try c.decodeIfPresent(Listen.self, forKey: .listen) ?? d.listen
+        tls = try c.decodeIfPresent(TLS.self, forKey: .tls) ?? d.tls
+        store = try c.decodeIfPresent(String.self, forKey: .store) ?? d.store
+        libraries = try c.decodeIfPresent(String.self, forKey: .libraries) ?? d.libraries
+        presence = try c.decodeIfPresent(Presence.self, forKey: .presence) ?? d.presence
+        nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
+    }
+
+    public func validate() throws {
+        func fail(_ s: String) -> ConfigurationError { ConfigurationError(file: "", detail: s) }
+        guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
+        guard !store.isEmpty else { throw fail("store: must not be empty") }
+        guard presence.missLimit > 0 else { throw fail("presence.missLimit: must be positive") }
+        guard presence.sweepSeconds > 0 else { throw fail("presence.sweepSeconds: must be positive") }
+        guard presence.defaultIntervalSeconds > 0 else { throw fail("presence.defaultIntervalSeconds: must be positive") }
+        guard presence.reportDelaySeconds >= 0, presence.graceSeconds >= 0 else {
+            throw fail("presence.reportDelaySeconds and presence.graceSeconds: must not be negative")
+        }
+    }
+
+    public var presencePolicy: OnlineDictionary.Policy {
+        OnlineDictionary.Policy(missLimit: presence.missLimit, reportDelaySeconds: Int64(presence.reportDelaySeconds),
+                                graceSeconds: Int64(presence.graceSeconds), defaultIntervalSeconds: presence.defaultIntervalSeconds)
+    }
+
+    /// The TLS server configuration edges connect to.
+    public func tlsConfiguration() -> TLSConfiguration {
+        TLSConfiguration.server(
+            certificateChain: .file(tls.certificate), privateKey: .file(tls.privateKey),
+            trustRoots: tls.requireClientCertificate ? .file(tls.clientCA) : nil,
+            peerVerification: tls.requireClientCertificate ? .required : .none)
+    }
+}

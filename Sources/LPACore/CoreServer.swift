@@ -1,0 +1,97 @@
+import Foundation
+import LPACoreRPC
+import LPARPC
+import LPAStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// One `lpa-core` process: opens and migrates the store, loads the libraries, serves edges over the
+/// RPC, and counts presence misses periodically. Runs under swift-service-lifecycle.
+public final class CoreServer: Service, Sendable {
+    public let configuration: CoreConfiguration
+    public let directory = EdgeDirectory()
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let state = NIOLockedValueBox<(store: (any Store)?, engine: CoreEngine?, rpc: RPCServer?, sweep: Task<Void, Never>?)>((nil, nil, nil, nil))
+
+    public init(configuration: CoreConfiguration, logger: Logger,
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public var engine: CoreEngine? { state.withLockedValue { $0.engine } }
+    public var localAddress: SocketAddress? { state.withLockedValue { $0.rpc?.localAddress } }
+
+    /// Opens everything and starts listening; returns the RPC address.
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let store = try StoreFactory.open(url: configuration.store, logger: logger)
+        do {
+            try await store.migrate()
+            let engine = CoreEngine(store: store, presencePolicy: configuration.presencePolicy, control: directory, logger: logger, clock: clock)
+            try await engine.start()
+            if !configuration.libraries.isEmpty {
+                let document = try LibraryDocument.load(file: configuration.libraries)
+                try await engine.importLibraries(document)
+                logger.info("libraries imported", metadata: [
+                    "file": "\(configuration.libraries)", "models": "\(document.deviceModels.count)",
+                    "rules": "\(document.configurationRules.count)", "count_tables": "\(document.countSettings.count)",
+                ])
+            }
+            var router = RPCRouter()
+            router.register(edgeToCore: CoreRPCService(engine: engine, directory: directory))
+            let directory = self.directory
+            let logger = self.logger
+            let rpc = try await RPCServer.start(
+                configuration: .init(host: configuration.listen.host, port: configuration.listen.port,
+                                     security: .tls(configuration.tlsConfiguration()),
+                                     connection: RPCConnectionConfiguration(nodeID: configuration.nodeID)),
+                router: router, logger: logger,
+                onConnection: { connection in
+                    logger.info("edge connected", metadata: ["edge": "\(connection.remoteNodeID)"])
+                    connection.channel.closeFuture.whenComplete { _ in
+                        let lost = directory.edgeClosed(connection)
+                        logger.info("edge disconnected", metadata: ["edge": "\(connection.remoteNodeID)", "terminals": "\(lost.count)"])
+                    }
+                })
+            let period = UInt64(configuration.presence.sweepSeconds)
+            let sweep = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: period * 1_000_000_000)
+                    if Task.isCancelled { break }
+                    do { try await engine.sweepPresence() } catch {
+                        logger.error("presence sweep failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            state.withLockedValue { $0 = (store, engine, rpc, sweep) }
+            logger.info("lpa-core listening", metadata: ["address": "\(rpc.localAddress)", "store": "\((try? StoreLocation(configuration.store)).map { "\($0)" } ?? "?")"])
+            return rpc.localAddress
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+
+    public func stop() async {
+        let (store, _, rpc, sweep) = state.withLockedValue { s in
+            let r = s
+            s = (nil, nil, nil, nil)
+            return r
+        }
+        sweep?.cancel()
+        await rpc?.shutdown()
+        try? await store?.close()
+    }
+
+    public func run() async throws {
+        if localAddress == nil { try await start() }
+        try? await gracefulShutdown()
+        await stop()
+    }
+}

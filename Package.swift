@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "lpa-edge", targets: ["lpa-edge"]),
         .executable(name: "lpa-sim", targets: ["lpa-sim"]),
+        .executable(name: "lpa-core", targets: ["lpa-core"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
@@ -15,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // MARK: C system libraries and generated code
@@ -27,6 +30,11 @@ let package = Package(
             name: "CProtobufC",
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(
             name: "CTerminalProto",
@@ -41,6 +49,10 @@ let package = Package(
         ),
         .target(
             name: "LPAIdentity"
+        ),
+        .target(
+            name: "LPAConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "LPATLS",
@@ -60,11 +72,52 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "LPARPC",
+            dependencies: [
+                "LPATLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LPACoreRPC",
+            dependencies: [
+                "LPARPC",
+                "TerminalProtocol",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+
+        // MARK: Core domain and store
+        .target(
+            name: "LPADomain",
+            dependencies: ["LPAIdentity"]
+        ),
+        .target(
+            name: "LPAStore",
+            dependencies: [
+                "LPADomain",
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Services
         .target(
             name: "LPAEdge",
             dependencies: [
+                "LPAConfig",
                 "LPAIdentity",
+                "LPARPC",
+                "LPACoreRPC",
                 "LPATLS",
                 "LPACrypto",
                 "TerminalProtocol",
@@ -89,10 +142,41 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "LPACore",
+            dependencies: [
+                "LPAConfig",
+                "LPADomain",
+                "LPAStore",
+                "LPARPC",
+                "LPACoreRPC",
+                "LPATLS",
+                "TerminalProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // MARK: Executables (thin: arguments, configuration, lifecycle)
+        .executableTarget(
+            name: "lpa-core",
+            dependencies: [
+                "LPAConfig",
+                "LPACore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "lpa-edge",
             dependencies: [
+                "LPAConfig",
                 "LPAEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +187,9 @@ let package = Package(
             name: "lpa-sim",
             dependencies: [
                 "LPASimKit",
+                "LPACrypto",
                 "LPAEdge",
+                "LPACore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -135,6 +221,7 @@ let package = Package(
         .testTarget(
             name: "LPAEdgeTests",
             dependencies: [
+                "LPAConfig",
                 "LPAEdge",
                 "LPASimKit",
                 "LPATLS",
@@ -143,6 +230,36 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LPARPCTests",
+            dependencies: [
+                "LPARPC",
+                "LPACoreRPC",
+                "LPATLS",
+                "LPACrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LPAStoreTests",
+            dependencies: ["LPAStore", "LPADomain"]
+        ),
+        .testTarget(
+            name: "LPACoreTests",
+            dependencies: [
+                "LPACore",
+                "LPADomain",
+                "LPAStore",
+                "LPAEdge",
+                "LPASimKit",
+                "LPACrypto",
+                "TerminalProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

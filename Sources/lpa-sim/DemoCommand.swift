@@ -45,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let pkiDir = "\(workdir)/pki"
         do {
-            try DemoPKI.ensure(directory: pkiDir, devices: terminals)
+            try DemoPKI.ensure(directory: pkiDir, devices: terminals, announce: !json)
         } catch {
             Console.error("cannot create the test PKI in \(pkiDir): \(error)")
             throw ExitCode(2)

@@ -1,0 +1,348 @@
+import ArgumentParser
+import Foundation
+import LPAEdge
+import LPASimKit
+import Logging
+import NIOCore
+
+struct BenchEdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "Measure lpa-edge — handshakes, heartbeat throughput, memory per connection, ack latency — optionally against Mosquitto.",
+        discussion: """
+            Starts lpa-edge as a child process on a free loopback port and runs, with N simulated
+            terminals each presenting its own device certificate:
+
+              1. handshakes: N full mutual-TLS handshakes (no resumption) plus Hello/Welcome,
+                 256 at a time; handshakes/s = N / (last Welcome − first connect)
+              2. memory: (edge RSS with N connections − RSS before) / N, after 2 s of settling
+              3. throughput: closed loop, one heartbeat in flight per terminal, for --duration
+                 seconds after a 1 s warm-up; heartbeats/s = acks / elapsed
+              4. latency: heartbeats paced at --paced-rate per second over all terminals;
+                 ack p50 / p99
+              5. shutdown: SIGTERM with every terminal connected, wait for exit
+
+            With --peer mosquitto the same phases run against Mosquitto 2 in the same invocation
+            (MQTT 3.1.1 over TLS with the same certificates: CONNECT + SUBSCRIBE hb/<EID> is the
+            welcome, a QoS 0 PUBLISH to hb/<EID> carrying the same heartbeat body is a heartbeat,
+            the broker's echo is its ack), and the ratios ours/mosquitto are printed.
+            Install it with `apt-get install mosquitto`.
+
+            The load generator runs on the same machine; every figure is for client and server
+            sharing its cores. Exit status: 0 when every phase succeeded, 1 when one failed
+            (the reason is printed), 2 for bad options or a missing binary.
+
+            Examples:
+              lpa-sim bench edge --terminals 1000 --duration 5
+              lpa-sim bench edge --terminals 10000 --peer mosquitto
+              lpa-sim bench edge --peer mosquitto --json > bench.json
+              lpa-sim bench edge --terminals 50000 --source-addresses 3 --edge-binary .build/release/lpa-edge
+            """)
+
+    @Option(help: "Number of simulated terminals (concurrent connections).")
+    var terminals: Int = 10_000
+
+    @Option(help: "Seconds of the measured closed-loop heartbeat phase.")
+    var duration: Double = 10
+
+    @Option(help: "Also benchmark this peer in the same run: mosquitto.")
+    var peer: String?
+
+    @Flag(help: "Print the result as one JSON object.")
+    var json = false
+
+    @Option(help: "PKI folder; created (or re-created) with a test PKI when missing or holding fewer devices than --terminals.")
+    var pki: String = "var/bench/pki"
+
+    @Option(help: "Spread client sockets over 127.0.0.1 … 127.0.0.K (default: one address per 20,000 terminals).")
+    var sourceAddresses: Int?
+
+    @Option(help: "The lpa-edge executable (default: lpa-edge next to this lpa-sim).")
+    var edgeBinary: String?
+
+    @Option(help: "The mosquitto executable (default: found in /usr/sbin, /usr/local/sbin, …).")
+    var mosquittoBinary: String?
+
+    @Option(help: "Connections between connect and welcome at once.")
+    var concurrency: Int = 256
+
+    @Option(help: "Aggregate heartbeats per second of the latency phase (default: one per terminal per second).")
+    var pacedRate: Double?
+
+    @Option(help: "Seconds of the measured latency phase.")
+    var pacedDuration: Double = 5
+
+    @Option(help: "Folder for the generated configurations and the servers' logs.")
+    var workdir: String = "var/bench"
+
+    func validate() throws {
+        guard terminals > 0 else { throw ValidationError("--terminals must be positive") }
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard pacedDuration > 0 else { throw ValidationError("--paced-duration must be positive") }
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        if let pacedRate, pacedRate <= 0 { throw ValidationError("--paced-rate must be positive") }
+        if let peer, peer != "mosquitto" { throw ValidationError("--peer '\(peer)' is not known; the only peer is mosquitto") }
+        if let sourceAddresses, !(1...254).contains(sourceAddresses) {
+            throw ValidationError("--source-addresses must be between 1 and 254")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+
+        // Children inherit the raised limit; each side holds one descriptor per connection.
+        let openFiles = FileDescriptorLimit.raiseToHardLimit()
+        let needed = terminals + 512
+        guard needed <= openFiles else {
+            fail("--terminals \(terminals) needs about \(needed) open files per process, but the limit is \(openFiles) "
+                + "(hard limit \(FileDescriptorLimit.hardLimit)); raise it (`ulimit -Hn`, /etc/security/limits.conf, "
+                + "`docker run --ulimit nofile=…`) or use fewer terminals", code: 2)
+        }
+
+        let edgeExecutable = edgeBinary ?? Self.siblingExecutable("lpa-edge")
+        guard FileManager.default.isExecutableFile(atPath: edgeExecutable) else {
+            fail("no lpa-edge executable at \(edgeExecutable); build it (`swift build --product lpa-edge`) or pass --edge-binary", code: 2)
+        }
+        var mosquitto: String?
+        if peer == "mosquitto" {
+            mosquitto = mosquittoBinary ?? MosquittoPeer.locate()
+            guard let path = mosquitto, FileManager.default.isExecutableFile(atPath: path) else {
+                fail("mosquitto not found\(mosquittoBinary.map { " at \($0)" } ?? ""); install it (`apt-get install mosquitto`) or pass --mosquitto-binary", code: 2)
+            }
+        }
+
+        let pkiURL = URL(fileURLWithPath: pki).standardizedFileURL
+        let devices: [SimulatedDevice]
+        do {
+            try ensurePKI(at: pkiURL)
+            if !json { phase("loading \(terminals) device credentials from \(pkiURL.path)") }
+            devices = try FleetLoader.devices(inPKI: pkiURL.path, limit: terminals)
+        } catch {
+            fail("test PKI in \(pkiURL.path): \(error)", code: 2)
+        }
+        guard devices.count == terminals else {
+            fail("\(pkiURL.path) holds \(devices.count) devices, \(terminals) needed", code: 2)
+        }
+
+        let runDirectory = URL(fileURLWithPath: workdir).standardizedFileURL.appendingPathComponent("run-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        } catch {
+            fail("cannot create \(runDirectory.path): \(error.localizedDescription)", code: 2)
+        }
+
+        let addressCount = sourceAddresses ?? max(1, (terminals + 19_999) / 20_000)
+        var plan = EdgeBenchPlan(trustRoots: .file(pkiURL.appendingPathComponent("fleet-ca.pem").path))
+        plan.handshakeConcurrency = concurrency
+        plan.duration = .nanoseconds(Int64(duration * 1e9))
+        plan.pacedRatePerSecond = pacedRate ?? Double(terminals)
+        plan.pacedDuration = .nanoseconds(Int64(pacedDuration * 1e9))
+        plan.launchTimeout = .seconds(Int64(max(120, terminals / 50)))
+        plan.sourceAddresses = addressCount > 1 ? (1...addressCount).map { "127.0.0.\($0)" } : []
+
+        let conditions = EdgeBenchConditions(
+            terminals: terminals, durationS: duration, warmupS: Double(plan.warmup.nanoseconds) / 1e9,
+            pacedS: pacedDuration, pacedRatePerS: plan.pacedRatePerSecond, handshakeConcurrency: concurrency,
+            cores: ProcessInfo.processInfo.activeProcessorCount, openssl: OpenSSLVersion.text,
+            network: "loopback, \(plan.host) → \(plan.host)", sourceAddresses: addressCount,
+            heartbeatBodyBytes: TerminalBenchFormat.heartbeatBody.count,
+            kernel: ProcessInfo.processInfo.operatingSystemVersionString, loadAverage: Self.loadAverage())
+        let progress = makeProgress()
+        let pkiPath = pkiURL.path
+
+        var ours = EdgeBenchFigures(server: "lpa-edge", version: nil)
+        var theirs: EdgeBenchFigures?
+        do {
+            let edgePort = try await ServerProcess.freePort()
+            let edgeConfig = runDirectory.appendingPathComponent("edge.yaml")
+            try edgeConfiguration(port: edgePort, pki: pkiPath).write(to: edgeConfig, atomically: true, encoding: .utf8)
+            let edge = BenchServer(
+                name: "lpa-edge", version: nil, executable: edgeExecutable,
+                arguments: ["--config", edgeConfig.path, "--log-level", "warning"],
+                port: edgePort, logPath: runDirectory.appendingPathComponent("lpa-edge.log").path)
+            ours = try await EdgeBenchmark.run(
+                server: edge, format: TerminalBenchFormat(), devices: devices, plan: plan, progress: progress)
+
+            if let mosquitto {
+                theirs = EdgeBenchFigures(server: "mosquitto", version: MosquittoPeer.version(executable: mosquitto))
+                let port = try await ServerProcess.freePort()
+                let conf = runDirectory.appendingPathComponent("mosquitto.conf")
+                try MosquittoPeer.configuration(
+                    port: port, certificate: "\(pkiPath)/edge.pem", privateKey: "\(pkiPath)/edge.key",
+                    clientCA: "\(pkiPath)/fleet-ca.pem", stayRoot: geteuid() == 0
+                ).write(to: conf, atomically: true, encoding: .utf8)
+                let server = BenchServer(
+                    name: "mosquitto", version: theirs?.version, executable: mosquitto, arguments: ["-c", conf.path],
+                    port: port, logPath: runDirectory.appendingPathComponent("mosquitto.log").path)
+                theirs = try await EdgeBenchmark.run(
+                    server: server, format: MQTTBenchFormat(), devices: devices, plan: plan, progress: progress)
+            }
+        } catch let failure as BenchFailure {
+            if failure.server == "mosquitto" { theirs = failure.partial } else { ours = failure.partial }
+            report(EdgeBenchReport(ours: ours, peer: theirs, conditions: conditions, error: failure.description))
+            Console.error("benchmark failed — \(failure.description)")
+            Console.error("configurations and logs kept in \(runDirectory.path)")
+            throw ExitCode(1)
+        } catch {
+            Console.error("benchmark failed: \(error)")
+            Console.error("configurations and logs kept in \(runDirectory.path)")
+            throw ExitCode(1)
+        }
+        try? FileManager.default.removeItem(at: runDirectory)
+        report(EdgeBenchReport(ours: ours, peer: theirs, conditions: conditions))
+    }
+
+    // MARK: Setup
+
+    /// Makes sure the PKI holds at least `terminals` devices, creating it when it does not.
+    private func ensurePKI(at url: URL) throws {
+        if !json {
+            switch BenchPKI.deviceCount(in: url) {
+            case nil: phase("creating a test PKI with \(terminals) devices in \(url.path)")
+            case let rows? where rows < terminals: phase("\(url.path) holds \(rows) devices; re-creating it with \(terminals)")
+            default: break
+            }
+        }
+        let showProgress = !json && Console.isTerminal
+        var progress: (@Sendable (Int, Int) -> Void)?
+        if showProgress {
+            progress = { done, total in
+                Console.status("\(Console.bar(Double(done) / Double(max(1, total)))) device certificates \(done)/\(total)")
+            }
+        }
+        try BenchPKI.ensure(at: url, devices: terminals, progress: progress)
+        if showProgress { Console.endStatus() }
+    }
+
+    /// The edge's configuration: mutual TLS with the PKI, limits above the terminal count, and a
+    /// heartbeat interval long enough that no terminal is dropped while the benchmark idles it.
+    private func edgeConfiguration(port: Int, pki: String) throws -> String {
+        var c = EdgeConfiguration()
+        c.nodeID = "bench-edge"
+        c.listen.host = "127.0.0.1"
+        c.listen.port = port
+        c.tls.certificate = "\(pki)/edge.pem"
+        c.tls.privateKey = "\(pki)/edge.key"
+        c.tls.clientCA = "\(pki)/fleet-ca.pem"
+        c.limits.maxConnections = max(c.limits.maxConnections, terminals + 1_024)
+        c.limits.handshakesPerSecondPerAddress = max(c.limits.handshakesPerSecondPerAddress, Double(terminals) * 10)
+        c.limits.handshakeBurstPerAddress = max(c.limits.handshakeBurstPerAddress, Double(terminals) + 1_024)
+        c.heartbeat.defaultIntervalSeconds = 3_600
+        c.drainSeconds = 10
+        return "# Generated by lpa-sim bench edge.\n" + (try c.rendered(json: false))
+    }
+
+    /// `name` in the folder of the running executable.
+    private static func siblingExecutable(_ name: String) -> String {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let base = me.path == "/proc/self/exe"
+            ? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+            : me
+        return base.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    private static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
+    // MARK: Output
+
+    /// A line of its own, replacing the status line on a terminal, written at once (also to a pipe or log).
+    private static func phase(_ line: String) {
+        if Console.isTerminal { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+        print(line)
+        fflush(nil)
+    }
+
+    private func phase(_ line: String) {
+        Self.phase(line)
+    }
+
+    /// Phases as lines; the live status line only on a terminal; nothing with --json.
+    private func makeProgress() -> BenchProgress {
+        if json { return .silent }
+        return BenchProgress(
+            phase: { Self.phase($0) },
+            status: { if Console.isTerminal { Console.status($0) } })
+    }
+
+    private func report(_ report: EdgeBenchReport) {
+        print(json ? Self.json(report) : Self.table(report))
+    }
+
+    private func fail(_ message: String, code: Int32) -> Never {
+        Console.error(message)
+        Foundation.exit(code)
+    }
+
+    static func json(_ report: EdgeBenchReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: (try? encoder.encode(report)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func table(_ report: EdgeBenchReport) -> String {
+        let ours = report.ours
+        let peer = report.peer
+        let c = report.conditions
+        func ratio(_ a: Double, _ b: Double?) -> String {
+            guard let b, b > 0, a > 0 else { return "" }
+            return String(format: "%.2f", a / b)
+        }
+        func kib(_ bytes: Double) -> String { String(format: "%.1f KiB", bytes / 1024) }
+        func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        func ms(_ v: Double) -> String { String(format: "%.3f ms", v) }
+        typealias Row = (String, (EdgeBenchFigures) -> String, String)
+        let rows: [Row] = [
+            ("connections", { "\($0.connections)" }, ""),
+            ("handshakes/s", { String(format: "%.0f", $0.handshakesPerS) }, ratio(ours.handshakesPerS, peer?.handshakesPerS)),
+            ("heartbeats/s (closed loop)", { String(format: "%.0f", $0.heartbeatsPerS) }, ratio(ours.heartbeatsPerS, peer?.heartbeatsPerS)),
+            ("RSS per connection", { kib($0.rssBytesPerConnection) }, ratio(ours.rssBytesPerConnection, peer?.rssBytesPerConnection)),
+            (String(format: "ack p50 (paced %.0f/s)", c.pacedRatePerS), { ms($0.ackP50Ms) }, ratio(ours.ackP50Ms, peer?.ackP50Ms)),
+            ("ack p99", { ms($0.ackP99Ms) }, ratio(ours.ackP99Ms, peer?.ackP99Ms)),
+            ("ack p99.9 / max", { "\(ms($0.ackP999Ms)) / \(ms($0.ackMaxMs))" }, ""),
+            ("paced heartbeats sent/s", { String(format: "%.0f", $0.pacedSentPerS) }, ""),
+            ("server CPU (closed loop)", { String(format: "%.0f %%", $0.serverCpuPercent) }, ratio(ours.serverCpuPercent, peer?.serverCpuPercent)),
+            ("server CPU per heartbeat", { String(format: "%.1f µs", $0.serverCpuMicrosecondsPerHeartbeat) },
+             ratio(ours.serverCpuMicrosecondsPerHeartbeat, peer?.serverCpuMicrosecondsPerHeartbeat)),
+            ("RSS before / loaded", { "\(mib($0.rssBaselineBytes)) / \(mib($0.rssLoadedBytes))" }, ""),
+            ("handshake phase", { String(format: "%.2f s", $0.handshakeSeconds) }, ""),
+            ("TLS", { "\($0.tlsVersion) \($0.tlsCipher)\($0.tlsGroup.map { " " + $0 } ?? "")" }, ""),
+            ("shutdown (SIGTERM → exit)", { String(format: "%.2f s", $0.shutdownSeconds) }, ""),
+            ("version", { $0.version ?? "this build" }, ""),
+        ]
+        let columns = [ours] + (peer.map { [$0] } ?? [])
+        var table: [[String]] = [[""] + columns.map(\.server) + (peer == nil ? [] : ["ours/peer"])]
+        for (label, value, r) in rows {
+            table.append([label] + columns.map(value) + (peer == nil ? [] : [r]))
+        }
+        let widths = (0..<table[0].count).map { i in table.map { $0[i].count }.max() ?? 0 }
+        var lines = [
+            "lpa-sim bench edge: \(c.terminals) terminals, mutual TLS over \(c.network), \(c.cores) cores, \(c.openssl)",
+        ]
+        for row in table {
+            var line = zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            while line.last == " " { line.removeLast() }
+            lines.append(line)
+        }
+        lines.append("")
+        lines.append(String(
+            format: "conditions: %.0f s closed loop after %.0f s warm-up; %.0f s paced at %.0f/s; %d handshakes in flight; %d source address(es); heartbeat body %d bytes; load average %@; %@",
+            c.durationS, c.warmupS, c.pacedS, c.pacedRatePerS, c.handshakeConcurrency, c.sourceAddresses, c.heartbeatBodyBytes,
+            c.loadAverage, c.kernel))
+        if let t = report.throughputRatio, let m = report.memoryRatio {
+            lines.append(String(format: "throughput_ratio %.2f (ours/mosquitto heartbeats/s, higher is better); memory_ratio %.2f (ours/mosquitto RSS per connection, lower is better)", t, m))
+        }
+        if let error = report.error {
+            lines.append("FAILED: \(error)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -19,6 +19,9 @@ struct FleetReport: Encodable {
     var rejected: [String: Int]
     var goodbyes: [String: Int]
     var connectFailures: [String: Int]
+    /// Terminals lpa-core knows an edge for, and those its online dictionary holds online.
+    var coreRegistered: Int?
+    var coreOnline: Int?
 
     init(statistics: FleetStatistics, terminals: Int, seconds: Double, online: Int? = nil) {
         let s = statistics.snapshot
@@ -65,7 +68,8 @@ struct FleetReport: Encodable {
             ("rejected", kv(rejected)),
             ("goodbyes", kv(goodbyes)),
             ("connection failures", kv(connectFailures)),
-        ]
+        ] + (coreRegistered.map { [("registered with lpa-core", "\($0)")] } ?? [])
+          + (coreOnline.map { [("online in lpa-core", "\($0)")] } ?? [])
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
     }

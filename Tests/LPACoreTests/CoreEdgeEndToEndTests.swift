@@ -1,0 +1,146 @@
+import Foundation
+@testable import LPACore
+import LPAEdge
+import LPASimKit
+import Logging
+import NIOCore
+import NIOPosix
+import TerminalProtocol
+import XCTest
+
+struct Timeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// lpa-core, lpa-edge and simulated terminals over real mutual TLS on loopback: registration
+/// through the libraries, count settings reaching terminals, and re-registration after a core restart.
+final class CoreEdgeEndToEndTests: XCTestCase {
+    static let pki: URL = {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lpa-core-e2e-\(UUID().uuidString)")
+        _ = try! TestPKI.create(at: url, devices: 4)
+        return url
+    }()
+
+    static let library = """
+    deviceModels:
+      - code: SIM-METER-1
+        fields:
+          - {name: eid, validation: eid}
+          - {name: imei, validation: imei}
+        heartbeatIntervalSeconds: 1
+        historyLimit: 10
+    countSettings:
+      - model: SIM-METER-1
+        bands:
+          - {minimumCount: 0, maximumCount: 0, heartbeatIntervalSeconds: 1, historyLimit: 10}
+          - {minimumCount: 1, heartbeatIntervalSeconds: 3, historyLimit: 5}
+    """
+
+    var pkiPath: String { Self.pki.path }
+    var logger: Logger {
+        var l = Logger(label: "e2e")
+        l.logLevel = .warning
+        return l
+    }
+
+    func eventually(_ what: String, timeout: TimeInterval = 20, _ condition: () async -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while await !condition() {
+            if Date() > deadline { throw Timeout(what: what) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    func startCore(port: Int, database: String) async throws -> CoreServer {
+        let libraryFile = NSTemporaryDirectory() + "lpa-e2e-lib-\(UUID().uuidString).yaml"
+        try Self.library.write(toFile: libraryFile, atomically: true, encoding: .utf8)
+        var c = CoreConfiguration()
+        c.listen.port = port
+        c.store = database
+        c.libraries = libraryFile
+        c.tls.certificate = "\(pkiPath)/core.pem"
+        c.tls.privateKey = "\(pkiPath)/core.key"
+        c.tls.clientCA = "\(pkiPath)/fleet-ca.pem"
+        c.nodeID = "core-e2e"
+        let core = CoreServer(configuration: c, logger: logger)
+        try await core.start()
+        return core
+    }
+
+    func startEdge(corePort: Int) async throws -> (EdgeServer, RPCCoreLink) {
+        var c = EdgeConfiguration()
+        c.listen.port = 0
+        c.tls.certificate = "\(pkiPath)/edge.pem"
+        c.tls.privateKey = "\(pkiPath)/edge.key"
+        c.tls.clientCA = "\(pkiPath)/fleet-ca.pem"
+        c.heartbeat.countWindowSeconds = 1
+        c.core.addresses = ["127.0.0.1:\(corePort)"]
+        c.core.certificate = "\(pkiPath)/edge-client.pem"
+        c.core.privateKey = "\(pkiPath)/edge-client.key"
+        c.core.trustRoots = "\(pkiPath)/fleet-ca.pem"
+        c.nodeID = "edge-e2e"
+        let sessions = SessionTable()
+        let link = try RPCCoreLink(configuration: c, sessions: sessions, logger: logger)
+        link.start()
+        let edge = try EdgeServer(environment: EdgeEnvironment(configuration: c, coreLink: link, sessions: sessions, logger: logger))
+        try await edge.start()
+        try await eventually("core link") { link.connectedCores == 1 }
+        return (edge, link)
+    }
+
+    func fleet(_ devices: [SimulatedDevice], edge: EdgeServer) throws -> FleetSimulator {
+        var b = FleetBehaviour()
+        b.reconnectInitial = 0.2
+        b.reconnectMaximum = 1
+        return try FleetSimulator(
+            target: FleetTarget(host: "127.0.0.1", port: edge.localAddress!.port!, trustRoots: .file("\(pkiPath)/fleet-ca.pem")),
+            devices: devices, behaviour: b)
+    }
+
+    func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    func testRegistrationCountSettingsAndCoreRestart() async throws {
+        let database = NSTemporaryDirectory() + "lpa-e2e-\(UUID().uuidString).db"
+        let port = try await freePort()
+        var core = try await startCore(port: port, database: database)
+        let (edge, link) = try await startEdge(corePort: port)
+        var devices = try FleetLoader.devices(inPKI: pkiPath, limit: 3)
+        // The third terminal reports a model the library does not know.
+        devices[2].identity.model = "FRIDGE-9"
+        let fleet = try fleet(devices, edge: edge)
+        fleet.start()
+
+        try await eventually("two registrations") { core.directory.terminalCount == 2 }
+        try await eventually("unknown model refused") { (fleet.statistics.snapshot.rejected["UNKNOWN_MODEL"] ?? 0) >= 1 }
+        // Windows with heartbeats move both terminals to the 3 s band; the change reaches them.
+        try await eventually("interval pushed to both") { fleet.statistics.snapshot.intervalChanges >= 2 }
+        let engine = try XCTUnwrap(core.engine)
+        let settings = await engine.currentSettings(terminalID: devices[0].identity.eid)
+        XCTAssertEqual(settings?.interval, 3)
+        XCTAssertEqual(settings?.historyLimit, 5)
+        let online = await engine.presence.onlineCount
+        XCTAssertEqual(online, 2)
+
+        // Restart the core on the same port and database: the edge reconnects and registers its
+        // live terminals again, without the terminals reconnecting.
+        let handshakesBefore = fleet.statistics.snapshot.welcomed
+        await core.stop()
+        core = try await startCore(port: port, database: database)
+        try await eventually("re-registration after restart") { core.directory.terminalCount == 2 }
+        XCTAssertEqual(fleet.statistics.snapshot.welcomed, handshakesBefore)
+        let engineAfter = try XCTUnwrap(core.engine)
+        let kept = await engineAfter.currentSettings(terminalID: devices[0].identity.eid)
+        XCTAssertEqual(kept?.interval, 3, "settings chosen by the count table survive the restart")
+
+        await fleet.stop()
+        await edge.stop()
+        await link.shutdown()
+        await core.stop()
+    }
+}

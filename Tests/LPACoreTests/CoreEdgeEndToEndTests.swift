@@ -1,6 +1,6 @@
 import Foundation
 @testable import LPACore
-import LPAEdge
+@testable import LPAEdge
 import LPASimKit
 import Logging
 import NIOCore
@@ -69,13 +69,17 @@ final class CoreEdgeEndToEndTests: XCTestCase {
     }
 
     func startEdge(corePort: Int) async throws -> (EdgeServer, RPCCoreLink) {
+        try await startEdge(corePorts: [corePort])
+    }
+
+    func startEdge(corePorts: [Int]) async throws -> (EdgeServer, RPCCoreLink) {
         var c = EdgeConfiguration()
         c.listen.port = 0
         c.tls.certificate = "\(pkiPath)/edge.pem"
         c.tls.privateKey = "\(pkiPath)/edge.key"
         c.tls.clientCA = "\(pkiPath)/fleet-ca.pem"
         c.heartbeat.countWindowSeconds = 1
-        c.core.addresses = ["127.0.0.1:\(corePort)"]
+        c.core.addresses = corePorts.map { "127.0.0.1:\($0)" }
         c.core.certificate = "\(pkiPath)/edge-client.pem"
         c.core.privateKey = "\(pkiPath)/edge-client.key"
         c.core.trustRoots = "\(pkiPath)/fleet-ca.pem"
@@ -85,7 +89,7 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         link.start()
         let edge = try EdgeServer(environment: EdgeEnvironment(configuration: c, coreLink: link, sessions: sessions, logger: logger))
         try await edge.start()
-        try await eventually("core link") { link.connectedCores == 1 }
+        try await eventually("core links") { link.connectedCores == corePorts.count }
         return (edge, link)
     }
 
@@ -142,5 +146,35 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         await edge.stop()
         await link.shutdown()
         await core.stop()
+    }
+
+    func testTerminalsAreSpreadOverCoresAndMovedWhenOneGoesAway() async throws {
+        let portA = try await freePort()
+        let portB = try await freePort()
+        let coreA = try await startCore(port: portA, database: "sqlite::memory:")
+        let coreB = try await startCore(port: portB, database: "sqlite::memory:")
+        let (edge, link) = try await startEdge(corePorts: [portA, portB])
+        let devices = try FleetLoader.devices(inPKI: pkiPath, limit: 4)
+        let fleet = try fleet(devices, edge: edge)
+        fleet.start()
+        try await eventually("all registered") { coreA.directory.terminalCount + coreB.directory.terminalCount == 4 }
+        // Each terminal is registered with exactly one core, the one its hash picks.
+        for device in devices {
+            let onA = coreA.directory.connection(for: device.identity.eid) != nil
+            let onB = coreB.directory.connection(for: device.identity.eid) != nil
+            XCTAssertNotEqual(onA, onB, "terminal \(device.identity.eid) must be on exactly one core")
+            let expectA = RPCCoreLink.score(device.identity.eid, "127.0.0.1:\(portA)") > RPCCoreLink.score(device.identity.eid, "127.0.0.1:\(portB)")
+            XCTAssertEqual(onA, expectA)
+        }
+        // Core A goes away: its terminals move to core B without reconnecting.
+        let welcomed = fleet.statistics.snapshot.welcomed
+        await coreA.stop()
+        try await eventually("moved to core B") { coreB.directory.terminalCount == 4 }
+        XCTAssertEqual(fleet.statistics.snapshot.welcomed, welcomed)
+
+        await fleet.stop()
+        await edge.stop()
+        await link.shutdown()
+        await coreB.stop()
     }
 }

@@ -169,4 +169,31 @@ final class TerminalSessionHandlerTests: XCTestCase {
         XCTAssertEqual(reject.code, .unknownModel)
         try await channel.closeFuture.get()
     }
+
+    func testSlowTerminalStopsReadsUntilWritableAgain() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let channel = NIOAsyncTestingChannel()
+        let counter = ReadCounter()
+        try await channel.pipeline.addHandler(counter)
+        try await channel.pipeline.addHandler(TerminalSessionHandler(environment: env))
+        try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.9", port: 4000))
+        let before = counter.reads.withLockedValue { $0 }
+        channel.isWritable = false
+        channel.read()
+        XCTAssertEqual(counter.reads.withLockedValue { $0 }, before, "no read while the terminal is not taking our writes")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        XCTAssertEqual(counter.reads.withLockedValue { $0 }, before + 1, "the held read is issued once writable")
+        try await channel.close()
+    }
+}
+
+/// Counts `read()` calls passing towards the socket.
+final class ReadCounter: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = Any
+    let reads = NIOLockedValueBox(0)
+    func read(context: ChannelHandlerContext) {
+        reads.withLockedValue { $0 += 1 }
+        context.read()
+    }
 }

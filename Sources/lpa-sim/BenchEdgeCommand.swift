@@ -150,7 +150,7 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             cores: ProcessInfo.processInfo.activeProcessorCount, openssl: OpenSSLVersion.text,
             network: "loopback, \(plan.host) → \(plan.host)", sourceAddresses: addressCount,
             heartbeatBodyBytes: TerminalBenchFormat.heartbeatBody.count,
-            kernel: ProcessInfo.processInfo.operatingSystemVersionString, loadAverage: Self.loadAverage())
+            system: Self.systemDescription(), loadAverage: Self.loadAverage())
         let progress = makeProgress()
         let pkiPath = pkiURL.path
 
@@ -171,9 +171,11 @@ struct BenchEdgeCommand: AsyncParsableCommand {
                 theirs = EdgeBenchFigures(server: "mosquitto", version: MosquittoPeer.version(executable: mosquitto))
                 let port = try await ServerProcess.freePort()
                 let conf = runDirectory.appendingPathComponent("mosquitto.conf")
+                let edgeTLS = EdgeConfiguration().tlsConfiguration()
                 try MosquittoPeer.configuration(
                     port: port, certificate: "\(pkiPath)/edge.pem", privateKey: "\(pkiPath)/edge.key",
-                    clientCA: "\(pkiPath)/fleet-ca.pem", stayRoot: geteuid() == 0
+                    clientCA: "\(pkiPath)/fleet-ca.pem", cipherSuites: edgeTLS.cipherSuites, cipherList: edgeTLS.cipherList,
+                    stayRoot: geteuid() == 0
                 ).write(to: conf, atomically: true, encoding: .utf8)
                 let server = BenchServer(
                     name: "mosquitto", version: theirs?.version, executable: mosquitto, arguments: ["-c", conf.path],
@@ -243,6 +245,13 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             ? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
             : me
         return base.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Distribution and kernel, e.g. `Debian GNU/Linux 12 (bookworm), Linux 6.1.0`.
+    private static func systemDescription() -> String {
+        let os = ProcessInfo.processInfo.operatingSystemVersionString
+        guard let release = try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8) else { return os }
+        return "\(os), Linux \(release.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
 
     private static func loadAverage() -> String {
@@ -336,7 +345,7 @@ struct BenchEdgeCommand: AsyncParsableCommand {
         lines.append(String(
             format: "conditions: %.0f s closed loop after %.0f s warm-up; %.0f s paced at %.0f/s; %d handshakes in flight; %d source address(es); heartbeat body %d bytes; load average %@; %@",
             c.durationS, c.warmupS, c.pacedS, c.pacedRatePerS, c.handshakeConcurrency, c.sourceAddresses, c.heartbeatBodyBytes,
-            c.loadAverage, c.kernel))
+            c.loadAverage, c.system))
         if let t = report.throughputRatio, let m = report.memoryRatio {
             lines.append(String(format: "throughput_ratio %.2f (ours/mosquitto heartbeats/s, higher is better); memory_ratio %.2f (ours/mosquitto RSS per connection, lower is better)", t, m))
         }

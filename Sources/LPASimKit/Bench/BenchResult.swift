@@ -77,12 +77,14 @@ public struct EdgeBenchConditions: Sendable, Encodable {
     public var network: String
     public var sourceAddresses: Int
     public var heartbeatBodyBytes: Int
-    public var kernel: String
+    /// Distribution and kernel.
+    public var system: String
+    /// 1, 5 and 15 minute load averages when the run started: how busy the shared machine was.
     public var loadAverage: String
 
     public init(
         terminals: Int, durationS: Double, warmupS: Double, pacedS: Double, pacedRatePerS: Double, handshakeConcurrency: Int,
-        cores: Int, openssl: String, network: String, sourceAddresses: Int, heartbeatBodyBytes: Int, kernel: String, loadAverage: String
+        cores: Int, openssl: String, network: String, sourceAddresses: Int, heartbeatBodyBytes: Int, system: String, loadAverage: String
     ) {
         self.terminals = terminals
         self.durationS = durationS
@@ -95,7 +97,7 @@ public struct EdgeBenchConditions: Sendable, Encodable {
         self.network = network
         self.sourceAddresses = sourceAddresses
         self.heartbeatBodyBytes = heartbeatBodyBytes
-        self.kernel = kernel
+        self.system = system
         self.loadAverage = loadAverage
     }
 }

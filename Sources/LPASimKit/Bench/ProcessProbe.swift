@@ -25,11 +25,6 @@ public struct ProcessProbe: Sendable {
         try statusKilobytes("VmRSS") * 1024
     }
 
-    /// Peak resident set size (`VmHWM`) in bytes.
-    public func peakResidentBytes() throws -> Int {
-        try statusKilobytes("VmHWM") * 1024
-    }
-
     /// User plus system CPU time consumed so far, in seconds (`utime` + `stime` of `/proc/<pid>/stat`).
     public func cpuSeconds() throws -> Double {
         let path = "/proc/\(pid)/stat"

@@ -70,8 +70,14 @@ public final class RPCCoreLink: CoreLink {
         for core in cores { await core.client.shutdown() }
     }
 
+    /// The core's connection, when it is up (a closed one may linger until the client notices).
+    private func liveConnection(_ index: Int) -> RPCConnection? {
+        guard let connection = cores[index].client.currentConnection, connection.channel.isActive else { return nil }
+        return connection
+    }
+
     /// Number of cores with a live connection.
-    public var connectedCores: Int { cores.filter { $0.client.currentConnection != nil }.count }
+    public var connectedCores: Int { cores.indices.filter { liveConnection($0) != nil }.count }
 
     // MARK: Routing
 
@@ -90,7 +96,7 @@ public final class RPCCoreLink: CoreLink {
     /// The connected core with the highest score for this terminal.
     func route(_ terminalID: String) -> Int? {
         var best: (Int, UInt64)?
-        for (i, core) in cores.enumerated() where core.client.currentConnection != nil {
+        for (i, core) in cores.enumerated() where liveConnection(i) != nil {
             let s = Self.score(terminalID, core.address)
             if best == nil || s > best!.1 { best = (i, s) }
         }
@@ -98,10 +104,10 @@ public final class RPCCoreLink: CoreLink {
     }
 
     private func client(for terminalID: String) throws -> (Int, EdgeToCoreClient) {
-        if let i = routes.withLockedValue({ $0[terminalID] }), let connection = cores[i].client.currentConnection {
+        if let i = routes.withLockedValue({ $0[terminalID] }), let connection = liveConnection(i) {
             return (i, EdgeToCoreClient(connection))
         }
-        guard let i = route(terminalID), let connection = cores[i].client.currentConnection else {
+        guard let i = route(terminalID), let connection = liveConnection(i) else {
             throw RPCError(.unavailable, "no lpa-core is connected")
         }
         return (i, EdgeToCoreClient(connection))
@@ -112,7 +118,7 @@ public final class RPCCoreLink: CoreLink {
     // MARK: CoreLink
 
     public func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision {
-        guard let index = route(registration.terminalID), let connection = cores[index].client.currentConnection else {
+        guard let index = route(registration.terminalID), let connection = liveConnection(index) else {
             return .reject(code: .coreUnavailable, text: "no lpa-core is reachable from this edge", retryAfterSeconds: 30)
         }
         var request = CoreRPC_RegisterTerminalRequest()
@@ -142,7 +148,7 @@ public final class RPCCoreLink: CoreLink {
             byCore[i, default: []].append(c)
         }
         for (i, counts) in byCore {
-            guard let connection = cores[i].client.currentConnection else { continue }
+            guard let connection = liveConnection(i) else { continue }
             var request = CoreRPC_ReportHeartbeatsRequest()
             request.counts = counts
             do {
@@ -155,7 +161,7 @@ public final class RPCCoreLink: CoreLink {
 
     public func terminalGone(terminalID: String, reason: ReasonCode) async {
         let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
-        guard let index, let connection = cores[index].client.currentConnection else { return }
+        guard let index, let connection = liveConnection(index) else { return }
         var request = CoreRPC_TerminalGoneRequest()
         request.terminalID = terminalID
         request.reasonCode = reason.rawValue

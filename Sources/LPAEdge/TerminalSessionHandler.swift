@@ -279,7 +279,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             }
 
         case .welcome(let terminalID, let welcome):
-            context.writeAndFlush(wrapOutboundOut(.welcome(welcome)), promise: nil)
+            // The session is reachable (table, ledger) before the terminal learns it is welcome.
             let identity = registeredIdentity ?? Identity()
             let handle = TerminalSessionHandle(
                 terminalID: terminalID, sessionID: welcome.sessionID, identity: identity,
@@ -290,6 +290,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             if let replaced = env.sessions.insert(handle) {
                 _ = replaced.disconnect(reason: .duplicateSession, text: "a newer session of \(terminalID) replaced this one")
             }
+            context.writeAndFlush(wrapOutboundOut(.welcome(welcome)), promise: nil)
             rearmLiveness(intervalSeconds: Int(welcome.settings.heartbeatIntervalSeconds))
             logger.info("session started", metadata: ["model": "\(welcome.model)", "session": "\(welcome.sessionID)"])
 

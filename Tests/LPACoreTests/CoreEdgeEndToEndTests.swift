@@ -121,6 +121,7 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         fleet.start()
 
         try await eventually("two registrations") { core.directory.terminalCount == 2 }
+        try await eventually("two welcomed") { fleet.statistics.snapshot.welcomed == 2 }
         try await eventually("unknown model refused") { (fleet.statistics.snapshot.rejected["UNKNOWN_MODEL"] ?? 0) >= 1 }
         // Windows with heartbeats move both terminals to the 3 s band; the change reaches them.
         try await eventually("interval pushed to both") { fleet.statistics.snapshot.intervalChanges >= 2 }
@@ -158,6 +159,7 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         let fleet = try fleet(devices, edge: edge)
         fleet.start()
         try await eventually("all registered") { coreA.directory.terminalCount + coreB.directory.terminalCount == 4 }
+        try await eventually("all welcomed") { fleet.statistics.snapshot.welcomed == 4 }
         // Each terminal is registered with exactly one core, the one its hash picks.
         for device in devices {
             let onA = coreA.directory.connection(for: device.identity.eid) != nil

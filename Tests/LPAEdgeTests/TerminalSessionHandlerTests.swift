@@ -178,11 +178,15 @@ final class TerminalSessionHandlerTests: XCTestCase {
         try await channel.pipeline.addHandler(TerminalSessionHandler(environment: env))
         try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.9", port: 4000))
         let before = counter.reads.withLockedValue { $0 }
-        channel.isWritable = false
-        channel.read()
+        try await channel.testingEventLoop.executeInContext {
+            channel.isWritable = false
+            channel.read()
+        }
         XCTAssertEqual(counter.reads.withLockedValue { $0 }, before, "no read while the terminal is not taking our writes")
-        channel.isWritable = true
-        channel.pipeline.fireChannelWritabilityChanged()
+        try await channel.testingEventLoop.executeInContext {
+            channel.isWritable = true
+            channel.pipeline.fireChannelWritabilityChanged()
+        }
         XCTAssertEqual(counter.reads.withLockedValue { $0 }, before + 1, "the held read is issued once writable")
         try await channel.close()
     }

@@ -1,0 +1,1 @@
+../../../../Sources/LPACoreRPC/Generated/core_rpc.pb.swift

@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
     ],
     targets: [
         // MARK: C system libraries and generated code
@@ -69,6 +70,15 @@ let package = Package(
                 "CTerminalProto",
                 "CProtobufC",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        // MARK: RSP: the GSMA interfaces (ES10a/b/c objects, STORE DATA, Bound Profile Package)
+        .target(
+            name: "RSP",
+            dependencies: [
+                "LPACrypto",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
 
@@ -243,6 +253,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "RSPTests",
+            dependencies: ["RSP", "LPACrypto"]
         ),
         .testTarget(
             name: "LPAStoreTests",

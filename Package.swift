@@ -211,6 +211,10 @@ let package = Package(
             dependencies: ["LPACrypto", "LPAIdentity", "LPASimKit"]
         ),
         .testTarget(
+            name: "LPASimKitTests",
+            dependencies: ["LPASimKit", "LPACrypto", "LPAIdentity"]
+        ),
+        .testTarget(
             name: "LPATLSTests",
             dependencies: [
                 "LPATLS",

@@ -5,6 +5,9 @@ import Foundation
 /// (`X509_STORE` / `X509_verify_cert`, RFC 5280): signatures, validity at a chosen time, CA flags, path
 /// lengths, name constraints and, optionally, the TLS purpose.
 ///
+/// GSMA RSP certificates bind EIDs to their EUM with a name constraint that RFC 5280 matching rejects
+/// (`serialNumber` holds a prefix of the EID, not a whole RDN); verify them with `directoryNameMatching: .sgp22`.
+///
 /// Build one per set of roots and reuse it: the store is read-only after `init`, and `verify` is safe to call
 /// from many threads at once (each call uses its own `X509_STORE_CTX`).
 public final class CertificateVerifier: @unchecked Sendable {
@@ -26,16 +29,34 @@ public final class CertificateVerifier: @unchecked Sendable {
         }
     }
 
+    /// How permitted `directoryName` subtrees of name constraints are matched against subject names.
+    public enum DirectoryNameMatching: Sendable, Hashable {
+        /// RFC 5280 §7.1, as OpenSSL implements it: the permitted name must be a prefix of the subject's RDNs.
+        case rfc5280
+        /// GSMA SGP.22 §4.5.2.2 (`NameConstraints.permitsSGP22`): each attribute of the permitted name must be in
+        /// the subject, `serialNumber` as a prefix — an eUICC's EID must begin with its EUM's IIN. OpenSSL's
+        /// permitted-subtree verdict is set aside for certificates without subject alternative names (whose
+        /// only constrained name is the subject) and this rule is applied instead; excluded subtrees and
+        /// certificates with alternative names keep OpenSSL's checks.
+        case sgp22
+    }
+
     /// The owned `X509_STORE *`.
     private let store: OpaquePointer
 
     /// The trust roots, as given.
     public let trustRoots: [Certificate]
 
+    /// How directory-name constraints are matched.
+    public let directoryNameMatching: DirectoryNameMatching
+
     /// A verifier that trusts exactly `trustRoots` (an empty list trusts nothing).
-    public init(trustRoots: [Certificate]) throws(CryptoError) {
+    public init(trustRoots: [Certificate], directoryNameMatching: DirectoryNameMatching = .rfc5280) throws(CryptoError) {
         guard let store = X509_STORE_new() else {
             throw .openSSL(.internalFailure, "allocating a certificate store")
+        }
+        if directoryNameMatching == .sgp22 {
+            X509_STORE_set_verify_cb(store, setAsideSubjectOnlyPermittedViolation)
         }
         for root in trustRoots {
             let x509: OpaquePointer
@@ -54,6 +75,7 @@ public final class CertificateVerifier: @unchecked Sendable {
         }
         self.store = store
         self.trustRoots = trustRoots
+        self.directoryNameMatching = directoryNameMatching
     }
 
     deinit {
@@ -125,8 +147,43 @@ public final class CertificateVerifier: @unchecked Sendable {
             }
             path.append(certificate)
         }
+        if directoryNameMatching == .sgp22 {
+            try Self.checkSGP22DirectoryNames(path)
+        }
         return path
     }
+
+    /// Applies `NameConstraints.permitsSGP22` to every certificate of `path` (leaf first) below each CA that
+    /// has permitted directory names; self-issued intermediates are exempt (RFC 5280 §6.1.3).
+    private static func checkSGP22DirectoryNames(_ path: [Certificate]) throws(CertificateVerificationError) {
+        for (depth, certificate) in path.enumerated() {
+            let subject = certificate.subject
+            guard !subject.attributes.isEmpty, depth == 0 || subject != certificate.issuer else { continue }
+            for authority in path[(depth + 1)...] {
+                guard let constraints = authority.nameConstraints, !constraints.permitsSGP22(subject) else { continue }
+                let permitted = constraints.permittedDirectoryNames.map { "\"\($0)\"" }.joined(separator: " or ")
+                throw CertificateVerificationError(
+                    reason: .nameConstraintViolation,
+                    openSSLCode: X509_V_ERR_PERMITTED_VIOLATION,
+                    message: "subject is outside the names \(authority.subject) may certify: by SGP.22 it must hold "
+                        + "every attribute of \(permitted), with serialNumber (the EID) beginning with the given digits",
+                    depth: depth,
+                    subject: subject
+                )
+            }
+        }
+    }
+}
+
+/// The verify callback of `.sgp22` verifiers: accepts OpenSSL's "permitted subtree violation" for a certificate
+/// without subject alternative names, whose subject is then checked by `checkSGP22DirectoryNames`; every other
+/// verdict is kept.
+private func setAsideSubjectOnlyPermittedViolation(_ ok: Int32, _ context: OpaquePointer?) -> Int32 {
+    guard ok == 0, let context, X509_STORE_CTX_get_error(context) == X509_V_ERR_PERMITTED_VIOLATION,
+          let certificate = X509_STORE_CTX_get_current_cert(context),
+          X509_get_ext_by_NID(certificate, NID_subject_alt_name, -1) < 0
+    else { return ok }
+    return 1
 }
 
 /// `X509_free` with the signature `OPENSSL_sk_pop_free` expects.

@@ -17,6 +17,11 @@ public enum TestPKIError: Error, Sendable, CustomStringConvertible {
     case identity(what: String, IdentityError)
     /// `devices.csv` is malformed at `line` (1-based).
     case malformedInventory(path: String, line: Int, reason: String)
+    /// An eUICC certificate was requested for an EID outside the EUM's range: SGP.22 requires the EID to begin
+    /// with the EUM's IIN (or EIN), `prefix`.
+    case eidOutsideEUM(eid: String, organization: String, prefix: String)
+    /// Files of an RSP test PKI are missing or do not belong together; `reason` says which and why.
+    case inconsistentFiles(directory: String, reason: String)
 
     /// A stable code for logs and `--json` output.
     public var code: String {
@@ -28,6 +33,8 @@ public enum TestPKIError: Error, Sendable, CustomStringConvertible {
         case .crypto: "pki.crypto"
         case .identity: "pki.identity"
         case .malformedInventory: "pki.malformed_inventory"
+        case .eidOutsideEUM: "pki.eid_outside_eum"
+        case .inconsistentFiles: "pki.inconsistent_files"
         }
     }
 
@@ -47,6 +54,11 @@ public enum TestPKIError: Error, Sendable, CustomStringConvertible {
             "\(what): \(error)"
         case .malformedInventory(let path, let line, let reason):
             "\(path):\(line): \(reason)"
+        case .eidOutsideEUM(let eid, let organization, let prefix):
+            "EID \(eid) is outside EUM \"\(organization)\": its EIDs must begin with \(prefix); "
+                + "choose an EID with that prefix or an EUM whose IIN prefixes it"
+        case .inconsistentFiles(let directory, let reason):
+            "\(directory): \(reason)"
         }
     }
 }

@@ -157,9 +157,9 @@ extension PKICommand {
         private func exitCode(for error: TestPKIError) -> Int32 {
             switch error {
             case .alreadyExists: 73
-            case .invalidDeviceCount, .invalidParameter: 64
+            case .invalidDeviceCount, .invalidParameter, .eidOutsideEUM: 64
             case .fileSystem: 74
-            case .crypto, .identity, .malformedInventory: 70
+            case .crypto, .identity, .malformedInventory, .inconsistentFiles: 70
             }
         }
     }

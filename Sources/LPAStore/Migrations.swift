@@ -106,6 +106,53 @@ public enum Migrations {
             """,
             "CREATE INDEX presence_changes_terminal ON presence_changes (terminal_id, occurred_at DESC, id DESC)",
         ]),
+        Migration(version: 2, statements: [
+            """
+            CREATE TABLE provisioning_jobs (
+                id TEXT PRIMARY KEY,
+                terminal_id TEXT NOT NULL,
+                eid TEXT NOT NULL,
+                smdp_address TEXT NOT NULL,
+                profile_type TEXT NOT NULL,
+                matching_id TEXT,
+                state TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                transaction_id TEXT,
+                iccid TEXT,
+                previous_iccid TEXT,
+                round_trips INTEGER NOT NULL,
+                error_code TEXT,
+                error_text TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                finished_at INTEGER,
+                active INTEGER NOT NULL CHECK (active IN (0, 1))
+            ) STRICT
+            """,
+            "CREATE UNIQUE INDEX provisioning_jobs_one_active ON provisioning_jobs (terminal_id) WHERE active = 1",
+            "CREATE INDEX provisioning_jobs_terminal ON provisioning_jobs (terminal_id, created_at DESC)",
+            "CREATE INDEX provisioning_jobs_state ON provisioning_jobs (state)",
+            """
+            CREATE TABLE euicc_notifications (
+                eid TEXT NOT NULL,
+                seq_number INTEGER NOT NULL,
+                terminal_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                notification_address TEXT NOT NULL,
+                iccid TEXT,
+                payload TEXT NOT NULL,
+                job_id TEXT,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                last_error TEXT,
+                acknowledged_at INTEGER,
+                removed_from_euicc INTEGER NOT NULL CHECK (removed_from_euicc IN (0, 1)),
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (eid, seq_number)
+            ) STRICT
+            """,
+            "CREATE INDEX euicc_notifications_due ON euicc_notifications (acknowledged_at, next_attempt_at)",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -192,6 +239,53 @@ public enum Migrations {
             )
             """,
             "CREATE INDEX presence_changes_terminal ON presence_changes (terminal_id, occurred_at DESC, id DESC)",
+        ]),
+        Migration(version: 2, statements: [
+            """
+            CREATE TABLE provisioning_jobs (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                terminal_id TEXT NOT NULL,
+                eid TEXT NOT NULL,
+                smdp_address TEXT NOT NULL,
+                profile_type TEXT NOT NULL,
+                matching_id TEXT,
+                state TEXT NOT NULL,
+                attempt BIGINT NOT NULL,
+                transaction_id TEXT,
+                iccid TEXT,
+                previous_iccid TEXT,
+                round_trips BIGINT NOT NULL,
+                error_code TEXT,
+                error_text TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                finished_at BIGINT,
+                active BOOLEAN NOT NULL
+            )
+            """,
+            "CREATE UNIQUE INDEX provisioning_jobs_one_active ON provisioning_jobs (terminal_id) WHERE active",
+            "CREATE INDEX provisioning_jobs_terminal ON provisioning_jobs (terminal_id, created_at DESC)",
+            "CREATE INDEX provisioning_jobs_state ON provisioning_jobs (state)",
+            """
+            CREATE TABLE euicc_notifications (
+                eid TEXT NOT NULL,
+                seq_number BIGINT NOT NULL,
+                terminal_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                notification_address TEXT NOT NULL,
+                iccid TEXT,
+                payload TEXT NOT NULL,
+                job_id TEXT,
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                last_error TEXT,
+                acknowledged_at BIGINT,
+                removed_from_euicc BOOLEAN NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (eid, seq_number)
+            )
+            """,
+            "CREATE INDEX euicc_notifications_due ON euicc_notifications (acknowledged_at, next_attempt_at)",
         ]),
     ]
 

@@ -121,3 +121,9 @@ enum StoreJSON {
         }
     }
 }
+
+extension RowReader {
+    func optionalInteger(_ column: Int, _ name: String) throws -> Int64? {
+        try read(name) { try row.isNull(column) ? nil : try row.integer(column) }
+    }
+}

@@ -171,6 +171,84 @@ public class SQLStore: Store, @unchecked Sendable {
                               order: "occurred_at DESC, id DESC")
     }
 
+    // MARK: Provisioning jobs
+
+    public func createJob(_ job: ProvisioningJob) async throws -> Bool {
+        let input = StoreInput(operation: "createJob")
+        let inserted = try await write(input, ProvisioningJobTable.insert([job], input, suffix: "ON CONFLICT DO NOTHING RETURNING id"))
+        return inserted[0] > 0
+    }
+
+    public func saveJob(_ job: ProvisioningJob) async throws {
+        let input = StoreInput(operation: "saveJob")
+        let values = try ProvisioningJobTable.values(job, input)
+        let allowedFrom = ProvisioningJob.State.allCases.filter { $0 == job.state || $0.canMove(to: job.state) }
+        let assignments = ProvisioningJobTable.columns.enumerated().dropFirst().map { "\($0.element) = $\($0.offset + 1)" }
+        let placeholders = allowedFrom.indices.map { "$\(values.count + 1 + $0)" }.joined(separator: ", ")
+        let updated = try await write(input, [SQLStatement(
+            "UPDATE provisioning_jobs SET \(assignments.joined(separator: ", ")) WHERE id = $1 AND state IN (\(placeholders)) RETURNING id",
+            values + allowedFrom.map { .text($0.rawValue) })])
+        if updated[0] == 0 {
+            throw input.invalid("job '\(job.id)' is unknown or its stored state does not allow a move to \(job.state.rawValue)")
+        }
+    }
+
+    public func job(id: String) async throws -> ProvisioningJob? {
+        let input = StoreInput(operation: "job")
+        try input.key(id, "job id")
+        return try await executor.read(input.operation, ProvisioningJobTable.select("WHERE id = $1", [.text(id)])).first
+    }
+
+    public func jobs(terminalID: String, limit: Int) async throws -> [ProvisioningJob] {
+        try await newestFirst(ProvisioningJobTable.self, "jobs", terminalID: terminalID, limit: limit, order: "created_at DESC, id DESC")
+    }
+
+    public func activeJobs() async throws -> [ProvisioningJob] {
+        try await executor.read("activeJobs", ProvisioningJobTable.select("WHERE active = $1 ORDER BY created_at, id", [.bool(true)]))
+    }
+
+    public func jobCounts() async throws -> [ProvisioningJob.State: Int] {
+        let rows = try await executor.read("jobCounts", SQLQuery(table: ProvisioningJobTable.name,
+            "SELECT state, count(*) FROM provisioning_jobs GROUP BY state") {
+            (try $0.enumeration(ProvisioningJob.State.self, 0, "state"), try $0.int(1, "count"))
+        })
+        return Dictionary(rows, uniquingKeysWith: +)
+    }
+
+    // MARK: eUICC notifications
+
+    public func addNotifications(_ records: [NotificationRecord]) async throws {
+        let input = StoreInput(operation: "addNotifications")
+        let sorted = records.sorted { ($0.eid, $0.seqNumber) < ($1.eid, $1.seqNumber) }
+        try await write(input, NotificationTable.insert(sorted, input, suffix: "ON CONFLICT (eid, seq_number) DO NOTHING"))
+    }
+
+    public func saveNotification(_ record: NotificationRecord) async throws {
+        let input = StoreInput(operation: "saveNotification")
+        try await write(input, NotificationTable.insert([record], input, suffix: NotificationTable.replaceOnConflict(["eid", "seq_number"])))
+    }
+
+    public func dueNotifications(now: Int64, limit: Int) async throws -> [NotificationRecord] {
+        let input = StoreInput(operation: "dueNotifications")
+        try input.nonNegative(limit, "limit")
+        return try await executor.read(input.operation, NotificationTable.select(
+            "WHERE acknowledged_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, eid, seq_number LIMIT $2",
+            [.integer(now), .int(limit)]))
+    }
+
+    public func notificationsToRemove(eid: String) async throws -> [NotificationRecord] {
+        let input = StoreInput(operation: "notificationsToRemove")
+        try input.key(eid, "EID")
+        return try await executor.read(input.operation, NotificationTable.select(
+            "WHERE eid = $1 AND acknowledged_at IS NOT NULL AND removed_from_euicc = $2 ORDER BY seq_number", [.text(eid), .bool(false)]))
+    }
+
+    public func notifications(eid: String) async throws -> [NotificationRecord] {
+        let input = StoreInput(operation: "notifications")
+        try input.key(eid, "EID")
+        return try await executor.read(input.operation, NotificationTable.select("WHERE eid = $1 ORDER BY seq_number", [.text(eid)]))
+    }
+
     // MARK: Internals
 
     private func savePresence(_ records: [PresenceRecord], changes: [PresenceChange], _ input: StoreInput) async throws {

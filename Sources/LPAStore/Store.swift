@@ -51,6 +51,32 @@ public protocol Store: Sendable {
     /// Newest first.
     func presenceChanges(terminalID: String, limit: Int) async throws -> [PresenceChange]
 
+    // MARK: Provisioning jobs (S120–S150)
+
+    /// Stores a new job. Returns `false` (and stores nothing) when the terminal already has an active job.
+    func createJob(_ job: ProvisioningJob) async throws -> Bool
+    /// Saves a job's new state. Throws ``StoreError/Kind/invalidInput`` when the job is unknown or
+    /// when the stored state does not allow the move (another core changed it first).
+    func saveJob(_ job: ProvisioningJob) async throws
+    func job(id: String) async throws -> ProvisioningJob?
+    /// The terminal's jobs, newest first.
+    func jobs(terminalID: String, limit: Int) async throws -> [ProvisioningJob]
+    /// Every job in an active state, oldest first.
+    func activeJobs() async throws -> [ProvisioningJob]
+    /// The number of jobs in each state.
+    func jobCounts() async throws -> [ProvisioningJob.State: Int]
+
+    // MARK: eUICC notifications
+
+    /// Stores notifications not stored yet (same EID and sequence number: kept as it is).
+    func addNotifications(_ records: [NotificationRecord]) async throws
+    func saveNotification(_ record: NotificationRecord) async throws
+    /// Unacknowledged notifications due at `now`, oldest first.
+    func dueNotifications(now: Int64, limit: Int) async throws -> [NotificationRecord]
+    /// Acknowledged notifications of `eid` still on the eUICC's list.
+    func notificationsToRemove(eid: String) async throws -> [NotificationRecord]
+    func notifications(eid: String) async throws -> [NotificationRecord]
+
     func close() async throws
 }
 

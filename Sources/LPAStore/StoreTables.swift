@@ -231,3 +231,75 @@ enum PresenceChangeTable: StoreTable {
             reason: try row.text(4, "reason"))
     }
 }
+
+enum ProvisioningJobTable: StoreTable {
+    static let name = "provisioning_jobs"
+    static let columns = ["id", "terminal_id", "eid", "smdp_address", "profile_type", "matching_id", "state", "attempt",
+                          "transaction_id", "iccid", "previous_iccid", "round_trips", "error_code", "error_text",
+                          "created_at", "updated_at", "finished_at", "active"]
+
+    static func values(_ job: ProvisioningJob, _ input: StoreInput) throws -> [SQLValue] {
+        try input.key(job.id, "job id")
+        try input.key(job.terminalID, "terminal id of job \(job.id)")
+        try input.key(job.smdpAddress, "SM-DP+ address of job \(job.id)")
+        try input.text(job.eid, "EID of job \(job.id)")
+        try input.text(job.profileType, "profile type of job \(job.id)")
+        for (value, field) in [(job.matchingID, "matching id"), (job.transactionID, "transaction id"), (job.iccid, "ICCID"),
+                               (job.previousICCID, "previous ICCID"), (job.errorCode, "error code"), (job.errorText, "error text")] {
+            try input.optionalText(value, "\(field) of job \(job.id)")
+        }
+        try input.nonNegative(job.attempt, "attempt of job \(job.id)")
+        try input.nonNegative(job.roundTrips, "round trips of job \(job.id)")
+        return [
+            .text(job.id), .text(job.terminalID), .text(job.eid), .text(job.smdpAddress), .text(job.profileType),
+            .optionalText(job.matchingID), .text(job.state.rawValue), .int(job.attempt), .optionalText(job.transactionID),
+            .optionalText(job.iccid), .optionalText(job.previousICCID), .int(job.roundTrips), .optionalText(job.errorCode),
+            .optionalText(job.errorText), .integer(job.createdAt), .integer(job.updatedAt),
+            job.finishedAt.map(SQLValue.integer) ?? .null, .bool(job.state.isActive),
+        ]
+    }
+
+    static func decode(_ row: inout RowReader) throws -> ProvisioningJob {
+        ProvisioningJob(
+            id: try row.readKey(0, "id"), terminalID: try row.text(1, "terminal_id"), eid: try row.text(2, "eid"),
+            smdpAddress: try row.text(3, "smdp_address"), profileType: try row.text(4, "profile_type"),
+            matchingID: try row.optionalText(5, "matching_id"),
+            state: try row.enumeration(ProvisioningJob.State.self, 6, "state"), attempt: try row.int(7, "attempt"),
+            transactionID: try row.optionalText(8, "transaction_id"), iccid: try row.optionalText(9, "iccid"),
+            previousICCID: try row.optionalText(10, "previous_iccid"), roundTrips: try row.int(11, "round_trips"),
+            errorCode: try row.optionalText(12, "error_code"), errorText: try row.optionalText(13, "error_text"),
+            createdAt: try row.integer(14, "created_at"), updatedAt: try row.integer(15, "updated_at"),
+            finishedAt: try row.optionalInteger(16, "finished_at"))
+    }
+}
+
+enum NotificationTable: StoreTable {
+    static let name = "euicc_notifications"
+    static let columns = ["eid", "seq_number", "terminal_id", "event", "notification_address", "iccid", "payload", "job_id",
+                          "attempts", "next_attempt_at", "last_error", "acknowledged_at", "removed_from_euicc", "created_at"]
+
+    static func values(_ record: NotificationRecord, _ input: StoreInput) throws -> [SQLValue] {
+        try input.key(record.eid, "EID of notification")
+        try input.nonNegative(record.seqNumber, "seqNumber of notification")
+        try input.key(record.terminalID, "terminal id of notification")
+        try input.key(record.notificationAddress, "notification address")
+        try input.text(record.payload, "notification payload")
+        try input.optionalText(record.lastError, "notification error")
+        return [
+            .text(record.eid), .int(record.seqNumber), .text(record.terminalID), .text(record.event),
+            .text(record.notificationAddress), .optionalText(record.iccid), .text(record.payload), .optionalText(record.jobID),
+            .int(record.attempts), .integer(record.nextAttemptAt), .optionalText(record.lastError),
+            record.acknowledgedAt.map(SQLValue.integer) ?? .null, .bool(record.removedFromEUICC), .integer(record.createdAt),
+        ]
+    }
+
+    static func decode(_ row: inout RowReader) throws -> NotificationRecord {
+        NotificationRecord(
+            eid: try row.readKey(0, "eid"), seqNumber: try row.int(1, "seq_number"), terminalID: try row.text(2, "terminal_id"),
+            event: try row.text(3, "event"), notificationAddress: try row.text(4, "notification_address"),
+            iccid: try row.optionalText(5, "iccid"), payload: try row.text(6, "payload"), jobID: try row.optionalText(7, "job_id"),
+            attempts: try row.int(8, "attempts"), nextAttemptAt: try row.integer(9, "next_attempt_at"),
+            lastError: try row.optionalText(10, "last_error"), acknowledgedAt: try row.optionalInteger(11, "acknowledged_at"),
+            removedFromEUICC: try row.bool(12, "removed_from_euicc"), createdAt: try row.integer(13, "created_at"))
+    }
+}

@@ -61,3 +61,19 @@ import Testing
         #expect(StatusWord(0x6A88).description == "6A88")
     }
 }
+
+@Suite struct ES10BatchTests {
+    @Test func responsesMapToCommands() throws {
+        var batch = ES10Batch(channel: 1, blockSize: 6)
+        try batch.append([UInt8](repeating: 1, count: 10), name: "two blocks")
+        try batch.append([0xBF, 0x2E, 0x00], name: "one block")
+        try batch.append([UInt8](repeating: 2, count: 13), name: "three blocks")
+        #expect(batch.apdus.count == 6)
+        let all = batch.outcomes([[0x90, 0x00], [0xAA, 0x90, 0x00], [0xBF, 0x2E, 0x00, 0x90, 0x00], [0x90, 0x00], [0x90, 0x00], [0x91, 0x10]])
+        #expect(all == [.completed(data: [0xAA]), .completed(data: [0xBF, 0x2E, 0x00]), .completed(data: [])])
+        let stopped = batch.outcomes([[0x90, 0x00], [0x90, 0x00], [0x6A, 0x88]])
+        #expect(stopped == [.completed(data: []), .refused(block: 0, sw: StatusWord(0x6A88), data: []), .notExecuted])
+        #expect(batch.outcomes([]) == [.notExecuted, .notExecuted, .notExecuted])
+        #expect(batch.outcomes([[0x90]]).first == .refused(block: 0, sw: StatusWord(0), data: []))
+    }
+}

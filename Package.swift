@@ -92,6 +92,19 @@ let package = Package(
             ]
         ),
 
+        // MARK: Operator interfaces (HTTPS to SM-DP+)
+        .target(
+            name: "LPAHTTP",
+            dependencies: [
+                "LPATLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Core domain and store
         .target(
             name: "LPADomain",

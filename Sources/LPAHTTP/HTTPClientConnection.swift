@@ -30,6 +30,7 @@ final class HTTPClientConnection: Sendable {
         let remaining = deadline - .now()
         guard remaining.nanoseconds > 0 else { throw HTTPClientError.timeout }
         let established = eventLoop.makePromise(of: Void.self)
+        let handlerAdded = eventLoop.makePromise(of: NIOLoopBound<HTTPClientConnectionHandler>.self)
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -40,19 +41,21 @@ final class HTTPClientConnection: Sendable {
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(TLSHandler(context: tls, serverHostname: host, sessionCache: sessionCache, sessionKey: "\(host):\(port)"))
                         try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
-                        try sync.addHandler(HTTPClientConnectionHandler(established: established, idleTimeout: idleTimeout))
+                        let handler = HTTPClientConnectionHandler(established: established, idleTimeout: idleTimeout)
+                        try sync.addHandler(handler)
+                        handlerAdded.succeed(NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
             established.fail(error)
+            handlerAdded.fail(error)
             if let tlsError = error as? TLSError { throw HTTPClientError.tls(tlsError) }
             if case ChannelError.connectTimeout = error, NIODeadline.now() >= deadline { throw HTTPClientError.timeout }
             throw HTTPClientError.connectFailed(host: host, port: port, reason: "\(error)")
         }
-        let handler = try await eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: HTTPClientConnectionHandler.self), eventLoop: eventLoop)
-        }.get()
+        // The handler exists once the channel does, even if the handshake already failed.
+        let handler = try await handlerAdded.futureResult.get()
         let deadlineTask = eventLoop.scheduleTask(deadline: deadline) { handler.value.handshakeDeadlinePassed() }
         defer { deadlineTask.cancel() }
         do {

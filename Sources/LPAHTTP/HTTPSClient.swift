@@ -18,6 +18,7 @@ import NIOPosix
 /// - Errors: calls throw ``HTTPClientError`` only.
 ///
 /// Thread-safe; share one client per trust configuration. Call ``shutdown()`` when done.
+/// Cancelling the calling task does not interrupt a call; its deadline bounds it.
 public final class HTTPSClient: Sendable {
     public let configuration: HTTPSClientConfiguration
     private let tls: TLSContext
@@ -71,7 +72,7 @@ public final class HTTPSClient: Sendable {
                 } catch {
                     pool.release(key, nil, reusable: false)
                     logger.debug("HTTPS connection failed", metadata: ["http.peer": "\(key)", "http.error": "\(error)"])
-                    throw error
+                    throw error as? HTTPClientError ?? .connectFailed(host: request.host, port: request.port, reason: "\(error)")
                 }
                 pool.opened(connection, for: key)
                 logger.debug("HTTPS connection opened", metadata: ["http.peer": "\(key)"])

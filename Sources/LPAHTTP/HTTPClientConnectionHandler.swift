@@ -190,6 +190,7 @@ final class HTTPClientConnectionHandler: ChannelInboundHandler, RemovableChannel
         switch error {
         case let e as HTTPClientError: return e
         case let e as TLSError: return .tls(e)
+        case HTTPParserError.invalidEOFState: return .connectionClosedEarly  // closed inside a response
         case let e as HTTPParserError: return .malformedResponse("HTTP parser: \(e)")
         case let e as NIOHTTPDecoderError: return .malformedResponse("HTTP decoder: \(e)")
         case is ByteToMessageDecoderError: return .malformedResponse("\(error)")

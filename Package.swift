@@ -102,6 +102,30 @@ let package = Package(
             ]
         ),
 
+        // MARK: Operator interfaces (HTTPS to SM-DP+)
+        .target(
+            name: "LPAHTTP",
+            dependencies: [
+                "LPATLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LPAOperator",
+            dependencies: [
+                "LPAHTTP",
+                "LPATLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+
         // MARK: Core domain and store
         .target(
             name: "LPADomain",
@@ -162,6 +186,8 @@ let package = Package(
                 "LPACoreRPC",
                 "LPATLS",
                 "TerminalProtocol",
+                "RSP",
+                "LPAOperator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -261,6 +287,21 @@ let package = Package(
         .testTarget(
             name: "RSPTests",
             dependencies: ["RSP", "LPACrypto"]
+        ),
+        .testTarget(
+            name: "LPAOperatorTests",
+            dependencies: [
+                "LPAOperator",
+                "LPAHTTP",
+                "LPATLS",
+                "LPACrypto",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "LPAStoreTests",

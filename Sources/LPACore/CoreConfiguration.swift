@@ -1,5 +1,6 @@
 import Foundation
 import LPAConfig
+import LPAOperator
 import LPATLS
 import NIOCore
 
@@ -15,9 +16,11 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
     public var libraries: String = ""
     public var presence = Presence()
     public var nodeID: String = ProcessInfo.processInfo.hostName
+    /// Profile downloads (S120–S150): limits, timeouts and the SM-DP+ endpoints.
+    public var provisioning = Provisioning()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, store, libraries, presence, nodeID
+        case listen, tls, store, libraries, presence, nodeID, provisioning
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -86,11 +89,66 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         }
     }
 
+    public struct Provisioning: Codable, Sendable, Equatable {
+        /// Most downloads at once on this core.
+        public var maximumConcurrentJobs: Int = 64
+        /// Most downloads at once against one SM-DP+.
+        public var maximumConcurrentJobsPerSMDP: Int = 32
+        /// Time the device has to come back on the new profile after enable.
+        public var returnTimeoutSeconds: Int = 600
+        /// Failed downloads of one requirement before automation gives up on a device.
+        public var maximumAttempts: Int = 3
+        /// Time between a failed download and the next automatic one.
+        public var retryDelaySeconds: Int = 60
+        /// STORE DATA block size (6–255).
+        public var storeDataBlockSize: Int = 255
+        /// Most APDU bytes per terminal batch; larger packages take more round trips.
+        public var maximumBatchBytes: Int = 192 * 1024
+        /// How often timeouts and notification retries are looked at.
+        public var tickSeconds: Int = 1
+        /// Configured SM-DP+ endpoints (address, trusted roots, timeouts).
+        public var operators: [OperatorEndpoint] = []
+        /// Roots trusted for SM-DP+ addresses not listed in `operators`; empty: such addresses are refused.
+        public var defaultTrustedRoots: String = ""
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maximumConcurrentJobs, maximumConcurrentJobsPerSMDP, returnTimeoutSeconds, maximumAttempts, retryDelaySeconds
+            case storeDataBlockSize, maximumBatchBytes, tickSeconds, operators, defaultTrustedRoots
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            maximumConcurrentJobs = try c.decodeIfPresent(Int.self, forKey: .maximumConcurrentJobs) ?? d.maximumConcurrentJobs
+            maximumConcurrentJobsPerSMDP = try c.decodeIfPresent(Int.self, forKey: .maximumConcurrentJobsPerSMDP) ?? d.maximumConcurrentJobsPerSMDP
+            returnTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .returnTimeoutSeconds) ?? d.returnTimeoutSeconds
+            maximumAttempts = try c.decodeIfPresent(Int.self, forKey: .maximumAttempts) ?? d.maximumAttempts
+            retryDelaySeconds = try c.decodeIfPresent(Int.self, forKey: .retryDelaySeconds) ?? d.retryDelaySeconds
+            storeDataBlockSize = try c.decodeIfPresent(Int.self, forKey: .storeDataBlockSize) ?? d.storeDataBlockSize
+            maximumBatchBytes = try c.decodeIfPresent(Int.self, forKey: .maximumBatchBytes) ?? d.maximumBatchBytes
+            tickSeconds = try c.decodeIfPresent(Int.self, forKey: .tickSeconds) ?? d.tickSeconds
+            operators = try c.decodeIfPresent([OperatorEndpoint].self, forKey: .operators) ?? d.operators
+            defaultTrustedRoots = try c.decodeIfPresent(String.self, forKey: .defaultTrustedRoots) ?? d.defaultTrustedRoots
+        }
+
+        /// The service settings these values describe.
+        public var serviceSettings: ProvisioningService.Settings {
+            ProvisioningService.Settings(
+                maximumConcurrentJobs: maximumConcurrentJobs, maximumConcurrentJobsPerSMDP: maximumConcurrentJobsPerSMDP,
+                returnTimeoutSeconds: Int64(returnTimeoutSeconds), maximumAttempts: maximumAttempts,
+                retryDelaySeconds: Int64(retryDelaySeconds),
+                runner: DownloadRunner.Settings(blockSize: storeDataBlockSize, maximumBatchBytes: maximumBatchBytes))
+        }
+    }
+
     public init() {}
 
     public init(from decoder: Decoder) throws {
         let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
         let d = Self()
+        provisioning = try c.decodeIfPresent(Provisioning.self, forKey: .provisioning) ?? d.provisioning
         listen = try c.decodeIfPresent(Listen.self, forKey: .listen) ?? d.listen
         tls = try c.decodeIfPresent(TLS.self, forKey: .tls) ?? d.tls
         store = try c.decodeIfPresent(String.self, forKey: .store) ?? d.store
@@ -103,6 +161,16 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         func fail(_ s: String) -> ConfigurationError { ConfigurationError(file: "", detail: s) }
         guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
         guard !store.isEmpty else { throw fail("store: must not be empty") }
+        guard provisioning.maximumConcurrentJobs > 0, provisioning.maximumConcurrentJobsPerSMDP > 0 else {
+            throw fail("provisioning.maximumConcurrentJobs and maximumConcurrentJobsPerSMDP: must be positive")
+        }
+        guard (6...255).contains(provisioning.storeDataBlockSize) else {
+            throw fail("provisioning.storeDataBlockSize: \(provisioning.storeDataBlockSize) is outside 6...255")
+        }
+        guard provisioning.maximumBatchBytes >= 1024 else { throw fail("provisioning.maximumBatchBytes: at least 1024") }
+        guard provisioning.tickSeconds > 0, provisioning.returnTimeoutSeconds > 0 else {
+            throw fail("provisioning.tickSeconds and returnTimeoutSeconds: must be positive")
+        }
         guard presence.missLimit > 0 else { throw fail("presence.missLimit: must be positive") }
         guard presence.sweepSeconds > 0 else { throw fail("presence.sweepSeconds: must be positive") }
         guard presence.defaultIntervalSeconds > 0 else { throw fail("presence.defaultIntervalSeconds: must be positive") }

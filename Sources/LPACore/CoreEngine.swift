@@ -186,6 +186,11 @@ public actor CoreEngine {
         }
     }
 
+    /// The stored record of a registered device.
+    public func device(terminalID: String) async throws -> DeviceRecord? {
+        try await store.device(terminalID: terminalID)
+    }
+
     /// A terminal's session ended on its edge. Presence is left to the miss count (claim 5).
     public func terminalGone(terminalID: String, reason: ReasonCode) {
         logger.info("terminal disconnected", metadata: ["terminal": "\(terminalID)", "reason": "\(reason.name)"])

@@ -8,10 +8,15 @@ import TerminalProtocol
 public struct CoreRPCService: EdgeToCoreService {
     let engine: CoreEngine
     let directory: EdgeDirectory
+    let provisioning: ProvisioningService?
+    let logger: Logger
 
-    public init(engine: CoreEngine, directory: EdgeDirectory) {
+    public init(engine: CoreEngine, directory: EdgeDirectory, provisioning: ProvisioningService? = nil,
+                logger: Logger = Logger(label: "serverlpa.core.rpc")) {
         self.engine = engine
         self.directory = directory
+        self.provisioning = provisioning
+        self.logger = logger
     }
 
     public func registerTerminal(_ request: CoreRPC_RegisterTerminalRequest, context: RPCCallContext) async throws -> CoreRPC_RegisterTerminalResponse {
@@ -23,6 +28,21 @@ public struct CoreRPCService: EdgeToCoreService {
         switch outcome {
         case .accepted(let model, let settings, let required, _):
             if let connection = context.connection { directory.attach(request.terminalID, to: connection) }
+            if let provisioning {
+                // After the answer: the terminal is active on its edge once it has its Welcome.
+                let terminalID = request.terminalID
+                let engine = engine
+                let logger = logger
+                Task {
+                    do {
+                        if let record = try await engine.device(terminalID: terminalID) {
+                            try await provisioning.deviceRegistered(record)
+                        }
+                    } catch {
+                        logger.error("provisioning check after registration failed", metadata: ["terminal": "\(terminalID)", "error": "\(error)"])
+                    }
+                }
+            }
             response.accepted = true
             response.model = model
             response.settings = CoreRPC_Settings(settings)

@@ -15,7 +15,8 @@ public final class CoreServer: Service, Sendable {
     public let directory = EdgeDirectory()
     private let logger: Logger
     private let clock: @Sendable () -> Int64
-    private let state = NIOLockedValueBox<(store: (any Store)?, engine: CoreEngine?, rpc: RPCServer?, sweep: Task<Void, Never>?)>((nil, nil, nil, nil))
+    private let state = NIOLockedValueBox<(store: (any Store)?, engine: CoreEngine?, rpc: RPCServer?, sweep: Task<Void, Never>?,
+                                          provisioning: ProvisioningService?, operators: OperatorDirectory?)>((nil, nil, nil, nil, nil, nil))
 
     public init(configuration: CoreConfiguration, logger: Logger,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
@@ -25,6 +26,7 @@ public final class CoreServer: Service, Sendable {
     }
 
     public var engine: CoreEngine? { state.withLockedValue { $0.engine } }
+    public var provisioning: ProvisioningService? { state.withLockedValue { $0.provisioning } }
     public var localAddress: SocketAddress? { state.withLockedValue { $0.rpc?.localAddress } }
 
     /// Opens everything and starts listening; returns the RPC address.
@@ -43,8 +45,16 @@ public final class CoreServer: Service, Sendable {
                     "rules": "\(document.configurationRules.count)", "count_tables": "\(document.countSettings.count)",
                 ])
             }
+            let operators = OperatorDirectory(
+                endpoints: configuration.provisioning.operators,
+                defaultTrustedRoots: configuration.provisioning.defaultTrustedRoots.isEmpty ? nil : .file(configuration.provisioning.defaultTrustedRoots))
+            let edges = self.directory
+            let provisioning = ProvisioningService(
+                store: store, es9: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
+                settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger)
+            try await provisioning.resumeActiveJobs()
             var router = RPCRouter()
-            router.register(edgeToCore: CoreRPCService(engine: engine, directory: directory))
+            router.register(edgeToCore: CoreRPCService(engine: engine, directory: directory, provisioning: provisioning, logger: logger))
             let directory = self.directory
             let logger = self.logger
             let rpc = try await RPCServer.start(
@@ -60,16 +70,22 @@ public final class CoreServer: Service, Sendable {
                     }
                 })
             let period = UInt64(configuration.presence.sweepSeconds)
+            let tickSeconds = UInt64(configuration.provisioning.tickSeconds)
             let sweep = Task {
+                var elapsed: UInt64 = 0
                 while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: period * 1_000_000_000)
+                    try? await Task.sleep(nanoseconds: tickSeconds * 1_000_000_000)
                     if Task.isCancelled { break }
+                    elapsed += tickSeconds
+                    await provisioning.tick()
+                    guard elapsed >= period else { continue }
+                    elapsed = 0
                     do { try await engine.sweepPresence() } catch {
                         logger.error("presence sweep failed", metadata: ["error": "\(error)"])
                     }
                 }
             }
-            state.withLockedValue { $0 = (store, engine, rpc, sweep) }
+            state.withLockedValue { $0 = (store, engine, rpc, sweep, provisioning, operators) }
             logger.info("lpa-core listening", metadata: ["address": "\(rpc.localAddress)", "store": "\((try? StoreLocation(configuration.store)).map { "\($0)" } ?? "?")"])
             return rpc.localAddress
         } catch {
@@ -79,13 +95,15 @@ public final class CoreServer: Service, Sendable {
     }
 
     public func stop() async {
-        let (store, _, rpc, sweep) = state.withLockedValue { s in
+        let (store, _, rpc, sweep, provisioning, operators) = state.withLockedValue { s in
             let r = s
-            s = (nil, nil, nil, nil)
+            s = (nil, nil, nil, nil, nil, nil)
             return r
         }
         sweep?.cancel()
         await rpc?.shutdown()
+        await provisioning?.waitUntilIdle()
+        await operators?.shutdown()
         try? await store?.close()
     }
 

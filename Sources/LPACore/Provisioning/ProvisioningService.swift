@@ -1,0 +1,249 @@
+import Foundation
+import LPADomain
+import LPAStore
+import Logging
+import Metrics
+
+/// Automation of S120–S150: starts a download when a registered device's requirement calls for a profile it
+/// does not have, runs jobs within a global and a per-SM-DP+ concurrency limit, resumes the jobs a previous
+/// core left active, confirms jobs when the device returns on the new profile, flags devices that never come
+/// back, and delivers stored eUICC notifications until the SM-DP+ acknowledges them.
+///
+/// An actor: every method may be called from any task. Jobs run in child tasks; their durable state is the
+/// store's, so this actor keeps only the queue and what is running.
+public actor ProvisioningService {
+    public struct Settings: Sendable, Hashable {
+        /// Most downloads running at once on this core.
+        public var maximumConcurrentJobs: Int
+        /// Most downloads running at once against one SM-DP+.
+        public var maximumConcurrentJobsPerSMDP: Int
+        /// How long after enable the device has to come back on the new profile.
+        public var returnTimeoutSeconds: Int64
+        /// Failed downloads of one requirement before automation stops trying for that device.
+        public var maximumAttempts: Int
+        /// Seconds between a failed download and the next automatic one.
+        public var retryDelaySeconds: Int64
+        /// Seconds before a job waiting for an unreachable device is tried again.
+        public var unreachableRetrySeconds: Int64
+        public var runner: DownloadRunner.Settings
+
+        public init(maximumConcurrentJobs: Int = 64, maximumConcurrentJobsPerSMDP: Int = 32, returnTimeoutSeconds: Int64 = 600,
+                    maximumAttempts: Int = 3, retryDelaySeconds: Int64 = 60, unreachableRetrySeconds: Int64 = 5,
+                    runner: DownloadRunner.Settings = .init()) {
+            self.maximumConcurrentJobs = maximumConcurrentJobs
+            self.maximumConcurrentJobsPerSMDP = maximumConcurrentJobsPerSMDP
+            self.returnTimeoutSeconds = returnTimeoutSeconds
+            self.maximumAttempts = maximumAttempts
+            self.retryDelaySeconds = retryDelaySeconds
+            self.unreachableRetrySeconds = unreachableRetrySeconds
+            self.runner = runner
+        }
+    }
+
+    /// What the service needs to reach a device's eUICC.
+    public typealias LinkFactory = @Sendable (String) -> (any EUICCLink)?
+
+    private let store: any Store
+    private let es9: any ES9PlusDirectory
+    private let settings: Settings
+    private let runner: DownloadRunner
+    private let links: LinkFactory
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+
+    private struct Queued { var jobID: String; var notBefore: Int64 }
+    private var queue: [Queued] = []
+    private var running: [String: String] = [:]  // job id → SM-DP+ address
+    private var devices: [String: DownloadRunner.Device] = [:]  // terminal id → facts from the last registration
+    private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
+
+    private let roundTrips: Recorder
+    private let outcomes: (confirmed: Counter, failed: Counter)
+
+    public init(store: any Store, es9: any ES9PlusDirectory, links: @escaping LinkFactory, settings: Settings = Settings(),
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+                logger: Logger = Logger(label: "serverlpa.core.provisioning")) {
+        self.store = store
+        self.es9 = es9
+        self.settings = settings
+        self.links = links
+        self.clock = clock
+        self.logger = logger
+        runner = DownloadRunner(store: store, es9: es9, settings: settings.runner, clock: clock, logger: logger)
+        roundTrips = Recorder(label: "lpa_provisioning_round_trips")
+        outcomes = (Counter(label: "lpa_provisioning_jobs_total", dimensions: [("outcome", "installed")]),
+                    Counter(label: "lpa_provisioning_jobs_total", dimensions: [("outcome", "failed")]))
+    }
+
+    // MARK: Events
+
+    /// Resumes the jobs left active in the store (a core restart): each is queued and runs when its device is
+    /// reachable.
+    public func resumeActiveJobs() async throws {
+        for job in try await store.activeJobs() where running[job.id] == nil && !queue.contains(where: { $0.jobID == job.id }) {
+            queue.append(Queued(jobID: job.id, notBefore: 0))
+            logger.info("resuming job", metadata: ["job": "\(job.id)", "state": "\(job.state.rawValue)", "terminal": "\(job.terminalID)"])
+        }
+        pump()
+    }
+
+    /// A device registered (S110/claim 2): confirm a job it returns for, or start one its requirement calls for.
+    /// Returns the job that now concerns the device, if any.
+    @discardableResult
+    public func deviceRegistered(_ record: DeviceRecord) async throws -> ProvisioningJob? {
+        let fields = record.fields
+        guard let eid = fields["eid"], !eid.isEmpty else { return nil }
+        let device = DownloadRunner.Device(terminalID: record.terminalID, eid: eid, imei: fields["imei"], iccid: fields["iccid"])
+        devices[record.terminalID] = device
+        let history = try await store.jobs(terminalID: record.terminalID, limit: 50)
+        let now = clock()
+
+        if var active = history.first(where: { $0.state.isActive }) {
+            if [.awaitingReturn, .enabling].contains(active.state), let iccid = active.iccid, iccid == device.iccid,
+               running[active.id] == nil {
+                if active.state == .enabling { active.state = .awaitingReturn }
+                active.state = .confirmed
+                active.updatedAt = now
+                active.finishedAt = now
+                try await store.saveJob(active)
+                outcomes.confirmed.increment()
+                roundTrips.record(active.roundTrips)
+                logger.notice("device returned on the new profile; job confirmed", metadata: [
+                    "job": "\(active.id)", "terminal": "\(record.terminalID)", "iccid": "\(iccid)", "round_trips": "\(active.roundTrips)",
+                ])
+                return active
+            }
+            enqueue(active.id, notBefore: 0)
+            return active
+        }
+
+        guard let requirement = record.requirement else { return nil }
+        if let expected = requirement.expectedICCID, expected == device.iccid { return nil }
+        let same = history.filter {
+            $0.smdpAddress == requirement.smdpAddress && $0.profileType == requirement.profileType && $0.matchingID == requirement.matchingID
+        }
+        if same.contains(where: { $0.state == .confirmed }) { return nil }
+        let failures = same.filter { $0.state == .failed || $0.state == .returnTimedOut }
+        if failures.count >= settings.maximumAttempts { return nil }
+        if let last = failures.first?.finishedAt, now - last < settings.retryDelaySeconds { return nil }
+
+        let job = ProvisioningJob(
+            id: UUID().uuidString.lowercased(), terminalID: record.terminalID, eid: eid, smdpAddress: requirement.smdpAddress,
+            profileType: requirement.profileType, matchingID: requirement.matchingID, previousICCID: device.iccid,
+            createdAt: now, updatedAt: now)
+        guard try await store.createJob(job) else { return try await store.jobs(terminalID: record.terminalID, limit: 1).first }
+        logger.info("download job created", metadata: [
+            "job": "\(job.id)", "terminal": "\(record.terminalID)", "smdp": "\(job.smdpAddress)", "profile_type": "\(job.profileType)",
+        ])
+        enqueue(job.id, notBefore: 0)
+        return job
+    }
+
+    /// Periodic work: start what can start, time out devices that never came back, deliver due notifications.
+    public func tick() async {
+        pump()
+        let now = clock()
+        do {
+            for var job in try await store.activeJobs() where job.state == .awaitingReturn && running[job.id] == nil {
+                guard now - job.updatedAt >= settings.returnTimeoutSeconds else { continue }
+                job.state = .returnTimedOut
+                job.updatedAt = now
+                job.finishedAt = now
+                job.errorCode = "provisioning.return_timeout"
+                job.errorText = "the device did not come back on ICCID \(job.iccid ?? "-") within \(settings.returnTimeoutSeconds) s"
+                try await store.saveJob(job)
+                outcomes.failed.increment()
+                logger.warning("device never returned on the new profile", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
+            }
+            try await deliverDueNotifications(now: now)
+        } catch {
+            logger.error("provisioning tick failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Sends due notifications to their SM-DP+ (at most `limit` per call).
+    public func deliverDueNotifications(now: Int64, limit: Int = 100) async throws {
+        for var record in try await store.dueNotifications(now: now, limit: limit) {
+            guard let payload = Data(base64Encoded: record.payload) else {
+                record.lastError = "stored payload is not base64"
+                record.nextAttemptAt = Int64.max / 2
+                try await store.saveNotification(record)
+                continue
+            }
+            _ = await NotificationDelivery.deliver(&record, payload: Array(payload), es9: es9, now: now, logger: logger)
+            try await store.saveNotification(record)
+        }
+    }
+
+    /// Jobs running now.
+    public var runningCount: Int { running.count }
+    /// Jobs waiting for a slot or their device.
+    public var queuedCount: Int { queue.count }
+
+    /// Suspends until no job is running (for tests and orderly shutdown).
+    public func waitUntilIdle() async {
+        while !running.isEmpty {
+            await withCheckedContinuation { finishedWaiters.append($0) }
+        }
+    }
+
+    // MARK: Queue
+
+    private func enqueue(_ jobID: String, notBefore: Int64) {
+        guard running[jobID] == nil else { return }
+        if let index = queue.firstIndex(where: { $0.jobID == jobID }) {
+            queue[index].notBefore = min(queue[index].notBefore, notBefore)
+        } else {
+            queue.append(Queued(jobID: jobID, notBefore: notBefore))
+        }
+        pump()
+    }
+
+    private func pump() {
+        let now = clock()
+        var index = 0
+        while index < queue.count, running.count < settings.maximumConcurrentJobs {
+            let entry = queue[index]
+            guard entry.notBefore <= now else { index += 1; continue }
+            queue.remove(at: index)
+            running[entry.jobID] = ""
+            Task { await self.start(entry.jobID) }
+        }
+    }
+
+    private func start(_ jobID: String) async {
+        do {
+            guard let job = try await store.job(id: jobID), job.state.isActive else { return finish(jobID, requeueAt: nil) }
+            let perSMDP = running.values.filter { $0 == job.smdpAddress }.count
+            guard perSMDP < settings.maximumConcurrentJobsPerSMDP else { return finish(jobID, requeueAt: clock() + 1) }
+            guard let device = devices[job.terminalID], let link = links(job.terminalID) else {
+                // Runs when the device registers again.
+                return finish(jobID, requeueAt: nil)
+            }
+            running[jobID] = job.smdpAddress
+            let result = await runner.run(job, device: device, link: link)
+            switch result.state {
+            case .failed:
+                outcomes.failed.increment()
+            case .awaitingReturn, .confirmed, .returnTimedOut, .cancelled:
+                break
+            default:
+                // Paused on a reachability failure: try again shortly (or when the device registers).
+                return finish(jobID, requeueAt: clock() + settings.unreachableRetrySeconds)
+            }
+            finish(jobID, requeueAt: nil)
+        } catch {
+            logger.error("job could not be started", metadata: ["job": "\(jobID)", "error": "\(error)"])
+            finish(jobID, requeueAt: clock() + settings.unreachableRetrySeconds)
+        }
+    }
+
+    private func finish(_ jobID: String, requeueAt: Int64?) {
+        running.removeValue(forKey: jobID)
+        if let requeueAt { queue.append(Queued(jobID: jobID, notBefore: requeueAt)) }
+        let waiters = finishedWaiters
+        finishedWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+        pump()
+    }
+}

@@ -15,6 +15,8 @@ final class SQLiteStoreTests: StoreTestCase {
     func testDevicesUpsertGetCountAndSettings() async throws { try await behaviour { try await $0.devicesUpsertGetCountAndSettings() } }
     func testRegistrationAttemptsNewestFirstWithLimit() async throws { try await behaviour { try await $0.registrationAttemptsNewestFirstWithLimit() } }
     func testHeartbeatWindowsAppendTrimAndHistory() async throws { try await behaviour { try await $0.heartbeatWindowsAppendTrimAndHistory() } }
+    func testJobsHaveOneActivePerTerminalAndGuardedMoves() async throws { try await behaviour { try await $0.jobsHaveOneActivePerTerminalAndGuardedMoves() } }
+    func testNotificationsAreKeptUntilAcknowledgedAndRemoved() async throws { try await behaviour { try await $0.notificationsAreKeptUntilAcknowledgedAndRemoved() } }
     func testPresenceSavedWithChangesAndListed() async throws { try await behaviour { try await $0.presenceSavedWithChangesAndListed() } }
     func testBadInputIsRefusedWithoutWriting() async throws { try await behaviour { try await $0.badInputIsRefusedWithoutWriting() } }
     func testCorruptRowsAreReportedAndTheStoreKeepsWorking() async throws { try await behaviour { try await $0.corruptRowsAreReportedAndTheStoreKeepsWorking() } }

@@ -242,6 +242,84 @@ struct StoreBehaviours {
 
     // MARK: Online dictionary
 
+    // MARK: Provisioning jobs and notifications
+
+    func jobsHaveOneActivePerTerminalAndGuardedMoves() async throws {
+        let store = try await migratedStore()
+        var job = ProvisioningJob(id: "job-1", terminalID: "T-1", eid: "89049032000000000000000000000012", smdpAddress: "smdp.test",
+                                  profileType: "iot", matchingID: "M-1", createdAt: 10, updatedAt: 10)
+        let created = try await store.createJob(job)
+        XCTAssertTrue(created)
+        let second = ProvisioningJob(id: "job-2", terminalID: "T-1", eid: job.eid, smdpAddress: "smdp.test", profileType: "iot",
+                                     matchingID: nil, createdAt: 11, updatedAt: 11)
+        let duplicate = try await store.createJob(second)
+        XCTAssertFalse(duplicate, "a terminal has at most one active job")
+        job.state = .readingEUICC
+        job.attempt = 1
+        job.roundTrips = 2
+        job.transactionID = "A1B2"
+        try await store.saveJob(job)
+        var read = try await store.job(id: "job-1")
+        XCTAssertEqual(read, job)
+        // A move the stored state does not allow (another core moved it first) is refused.
+        var stale = job
+        stale.state = .awaitingReturn
+        await assertStoreError(.invalidInput) { try await store.saveJob(stale) }
+        job.state = .failed
+        job.finishedAt = 20
+        job.errorCode = "es9.failed"
+        try await store.saveJob(job)
+        read = try await store.job(id: "job-1")
+        XCTAssertEqual(read?.state, .failed)
+        let active = try await store.activeJobs()
+        XCTAssertEqual(active, [])
+        let again = try await store.createJob(second)
+        XCTAssertTrue(again, "a finished job frees the terminal")
+        let history = try await store.jobs(terminalID: "T-1", limit: 10)
+        XCTAssertEqual(history.map(\.id), ["job-2", "job-1"])
+        let counts = try await store.jobCounts()
+        XCTAssertEqual(counts, [.failed: 1, .queued: 1])
+        await assertStoreError(.invalidInput) {
+            var unknown = job
+            unknown.id = "job-unknown"
+            try await store.saveJob(unknown)
+        }
+    }
+
+    func notificationsAreKeptUntilAcknowledgedAndRemoved() async throws {
+        let store = try await migratedStore()
+        let eid = "89049032000000000000000000000012"
+        func record(_ seq: Int, at: Int64) -> NotificationRecord {
+            NotificationRecord(eid: eid, seqNumber: seq, terminalID: "T-1", event: "install", notificationAddress: "smdp.test",
+                               iccid: "8949000000000000012", payload: "AAEC", jobID: "job-1", nextAttemptAt: at, createdAt: at)
+        }
+        try await store.addNotifications([record(2, at: 50), record(1, at: 40)])
+        // Adding the same sequence numbers again keeps what is stored.
+        var changed = record(1, at: 999)
+        changed.payload = "changed"
+        try await store.addNotifications([changed])
+        var due = try await store.dueNotifications(now: 45, limit: 10)
+        XCTAssertEqual(due.map(\.seqNumber), [1])
+        XCTAssertEqual(due.first?.payload, "AAEC")
+        due = try await store.dueNotifications(now: 100, limit: 10)
+        XCTAssertEqual(due.map(\.seqNumber), [1, 2])
+        var acknowledged = due[0]
+        acknowledged.acknowledgedAt = 101
+        acknowledged.attempts = 1
+        try await store.saveNotification(acknowledged)
+        due = try await store.dueNotifications(now: 200, limit: 10)
+        XCTAssertEqual(due.map(\.seqNumber), [2])
+        var toRemove = try await store.notificationsToRemove(eid: eid)
+        XCTAssertEqual(toRemove.map(\.seqNumber), [1])
+        acknowledged.removedFromEUICC = true
+        try await store.saveNotification(acknowledged)
+        toRemove = try await store.notificationsToRemove(eid: eid)
+        XCTAssertEqual(toRemove, [])
+        let all = try await store.notifications(eid: eid)
+        XCTAssertEqual(all.map(\.seqNumber), [1, 2])
+        XCTAssertEqual(all[0], acknowledged)
+    }
+
     func presenceSavedWithChangesAndListed() async throws {
         let store = try await migratedStore()
         let online = Sample.presence("T-1", .online, lastSeen: 100)

@@ -1,5 +1,4 @@
 import LPATLS
-import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -27,6 +26,7 @@ final class HTTPClientConnection: Sendable {
         host: String, port: Int, tls: TLSContext, sessionCache: TLSClientSessionCache,
         connectTimeout: TimeAmount, idleTimeout: TimeAmount, deadline: NIODeadline, eventLoop: EventLoop
     ) async throws -> HTTPClientConnection {
+        guard !Task.isCancelled else { throw HTTPClientError.cancelled }
         let remaining = deadline - .now()
         guard remaining.nanoseconds > 0 else { throw HTTPClientError.timeout }
         let established = eventLoop.makePromise(of: Void.self)
@@ -59,7 +59,11 @@ final class HTTPClientConnection: Sendable {
         let deadlineTask = eventLoop.scheduleTask(deadline: deadline) { handler.value.handshakeDeadlinePassed() }
         defer { deadlineTask.cancel() }
         do {
-            try await established.futureResult.get()
+            try await withTaskCancellationHandler {
+                try await established.futureResult.get()
+            } onCancel: {
+                eventLoop.execute { handler.value.cancel() }
+            }
         } catch {
             channel.close(promise: nil)
             throw error as? HTTPClientError ?? .connectionClosedEarly
@@ -91,7 +95,12 @@ final class HTTPClientConnection: Sendable {
         eventLoop.execute {
             handler.value.execute(head: head, body: body, deadline: deadline, maxBodySize: maxBodySize, promise: promise)
         }
-        return try await promise.futureResult.get()
+        // Cancellation is queued behind the request on the same loop, so it always finds it.
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            eventLoop.execute { handler.value.cancel() }
+        }
     }
 
     /// Closes the connection; pending calls fail.

@@ -87,6 +87,17 @@ final class HTTPClientConnectionHandler: ChannelInboundHandler, RemovableChannel
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
+    /// The calling task was cancelled: fails whatever is pending and closes the connection.
+    /// Does nothing while the connection is idle.
+    func cancel() {
+        switch state {
+        case .handshaking, .awaitingHead, .receivingBody:
+            fail(.cancelled, close: true)
+        case .idle, .closed:
+            break
+        }
+    }
+
     /// The handshake did not finish before the call's deadline.
     func handshakeDeadlinePassed() {
         if case .handshaking = state {

@@ -19,6 +19,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case malformedResponse(String)
     /// The request cannot be sent as given (URL not `https://host[:port]/path`, …).
     case invalidRequest(String)
+    /// The calling task was cancelled; the connection the call used, if any, was closed.
+    case cancelled
     /// The client was shut down.
     case shutDown
 
@@ -32,6 +34,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .responseTooLarge: return "HTTP_RESPONSE_TOO_LARGE"
         case .malformedResponse: return "HTTP_MALFORMED_RESPONSE"
         case .invalidRequest: return "HTTP_INVALID_REQUEST"
+        case .cancelled: return "HTTP_CANCELLED"
         case .shutDown: return "HTTP_CLIENT_SHUT_DOWN"
         }
     }
@@ -50,7 +53,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(code): response body exceeds \(limit) bytes"
         case .malformedResponse(let reason), .invalidRequest(let reason):
             return "\(code): \(reason)"
-        case .shutDown:
+        case .cancelled, .shutDown:
             return code
         }
     }

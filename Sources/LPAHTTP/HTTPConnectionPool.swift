@@ -6,7 +6,8 @@ import NIOCore
 ///
 /// Thread-safe (one lock). A call first ``acquire(_:deadline:on:)``s a lease — an idle
 /// connection, or permission to open a new one — and always gives it back with
-/// ``release(_:_:reusable:)``, passing the connection it ended up with, if any.
+/// ``release(_:_:reusable:)``, passing the connection it ended up with, if any. A call waiting
+/// for a lease fails when its deadline passes or its task is cancelled.
 final class HTTPConnectionPool: Sendable {
     struct Key: Hashable, Sendable, CustomStringConvertible {
         var host: String
@@ -58,7 +59,7 @@ final class HTTPConnectionPool: Sendable {
 
     /// Returns a lease for `key`, waiting until `deadline` for one when the host is at its limit.
     ///
-    /// - Throws: ``HTTPClientError/timeout`` or ``HTTPClientError/shutDown``.
+    /// - Throws: ``HTTPClientError/timeout``, ``HTTPClientError/cancelled`` or ``HTTPClientError/shutDown``.
     func acquire(_ key: Key, deadline: NIODeadline, on eventLoop: EventLoop) async throws -> Lease {
         let immediate: Lease? = try state.withLockedValue { state in
             guard !state.shutDown else { throw HTTPClientError.shutDown }
@@ -77,18 +78,27 @@ final class HTTPConnectionPool: Sendable {
             return nil
         }
         if let immediate { return immediate }
-        return try await withCheckedThrowingContinuation { continuation in
-            let enqueued: Bool = state.withLockedValue { state in
-                guard !state.shutDown else { return false }
-                let id = state.nextWaiterID
-                state.nextWaiterID += 1
-                let timeout = eventLoop.scheduleTask(deadline: deadline) { [weak self] () -> Void in
-                    self?.expireWaiter(key, id: id)
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                // Checked under the lock: a cancellation either comes before this check or
+                // finds the waiter enqueued.
+                let refusal: HTTPClientError? = state.withLockedValue { state in
+                    guard !state.shutDown else { return .shutDown }
+                    guard !Task.isCancelled else { return .cancelled }
+                    let timeout = eventLoop.scheduleTask(deadline: deadline) { [weak self] () -> Void in
+                        self?.removeWaiter(key, id: id, failing: .timeout)
+                    }
+                    state.hosts[key, default: Host()].waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
+                    return nil
                 }
-                state.hosts[key, default: Host()].waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
-                return true
+                if let refusal { continuation.resume(throwing: refusal) }
             }
-            if !enqueued { continuation.resume(throwing: HTTPClientError.shutDown) }
+        } onCancel: {
+            removeWaiter(key, id: id, failing: .cancelled)
         }
     }
 
@@ -161,11 +171,13 @@ final class HTTPConnectionPool: Sendable {
         }
     }
 
-    private func expireWaiter(_ key: Key, id: Int) {
+    /// Fails a waiting call (deadline passed or task cancelled), if it is still waiting.
+    private func removeWaiter(_ key: Key, id: Int, failing error: HTTPClientError) {
         let waiter: Waiter? = state.withLockedValue { state in
             guard let index = state.hosts[key]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             return state.hosts[key]?.waiters.remove(at: index)
         }
-        waiter?.continuation.resume(throwing: HTTPClientError.timeout)
+        waiter?.timeout.cancel()
+        waiter?.continuation.resume(throwing: error)
     }
 }

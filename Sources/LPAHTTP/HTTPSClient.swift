@@ -17,8 +17,10 @@ import NIOPosix
 ///   connection it used is closed.
 /// - Errors: calls throw ``HTTPClientError`` only.
 ///
+/// - Cancellation: cancelling the calling task fails the call with ``HTTPClientError/cancelled``
+///   and closes the connection it was using.
+///
 /// Thread-safe; share one client per trust configuration. Call ``shutdown()`` when done.
-/// Cancelling the calling task does not interrupt a call; its deadline bounds it.
 public final class HTTPSClient: Sendable {
     public let configuration: HTTPSClientConfiguration
     private let tls: TLSContext

@@ -18,7 +18,6 @@ public final class ES2PlusClient: Sendable {
     public let functionRequesterIdentifier: String
     private let makeFunctionCallIdentifier: @Sendable () -> String
     private let caller: RSPFunctionCaller
-    private let ownsHTTPClient: Bool
 
     /// - Parameters:
     ///   - metrics: where call durations are recorded; the process-wide `MetricsSystem` by default.
@@ -33,23 +32,12 @@ public final class ES2PlusClient: Sendable {
         metrics: MetricsFactory = MetricsSystem.factory,
         makeFunctionCallIdentifier: @escaping @Sendable () -> String = { UUID().uuidString }
     ) throws {
-        let (host, port) = try endpoint.hostAndPort()
-        let http: HTTPSClient
-        do {
-            http = try httpClient ?? HTTPSClient(configuration: endpoint.httpsClientConfiguration, logger: logger)
-        } catch let error as HTTPClientError {
-            throw ES2PlusError.transport(error)
-        }
-        var logger = logger
-        logger[metadataKey: "rsp.smdp"] = "\(endpoint.smdpAddress)"
         self.endpoint = endpoint
         self.functionRequesterIdentifier = functionRequesterIdentifier
         self.makeFunctionCallIdentifier = makeFunctionCallIdentifier
-        self.ownsHTTPClient = httpClient == nil
-        self.caller = RSPFunctionCaller(
-            basePath: "/gsma/rsp2/es2plus", durationMetric: "lpa_es2_request_duration_seconds",
-            http: http, host: host, port: port, adminProtocol: endpoint.adminProtocol, logger: logger,
-            metrics: metrics)
+        self.caller = try RSPFunctionCaller(
+            endpoint: endpoint, httpClient: httpClient, basePath: "/gsma/rsp2/es2plus",
+            durationMetric: "lpa_es2_request_duration_seconds", logger: logger, metrics: metrics)
     }
 
     /// ES2+.DownloadOrder: reserves a profile (by ICCID or profile type, optionally for an EID).
@@ -107,7 +95,7 @@ public final class ES2PlusClient: Sendable {
 
     /// Closes the HTTPS client when this ES2+ client created it; otherwise does nothing.
     public func shutdown() async {
-        if ownsHTTPClient { await caller.http.shutdown() }
+        await caller.shutdown()
     }
 
     /// A request object holding only the ES2+ request header.

@@ -16,7 +16,6 @@ import Metrics
 public final class ES9PlusClient: Sendable {
     public let endpoint: OperatorEndpoint
     private let caller: RSPFunctionCaller
-    private let ownsHTTPClient: Bool
 
     /// - Parameters:
     ///   - metrics: where call durations are recorded; the process-wide `MetricsSystem` by default.
@@ -29,21 +28,10 @@ public final class ES9PlusClient: Sendable {
         logger: Logger = Logger(label: "serverlpa.operator.es9plus"),
         metrics: MetricsFactory = MetricsSystem.factory
     ) throws {
-        let (host, port) = try endpoint.hostAndPort()
-        let http: HTTPSClient
-        do {
-            http = try httpClient ?? HTTPSClient(configuration: endpoint.httpsClientConfiguration, logger: logger)
-        } catch let error as HTTPClientError {
-            throw ES9PlusError.transport(error)
-        }
-        var logger = logger
-        logger[metadataKey: "rsp.smdp"] = "\(endpoint.smdpAddress)"
         self.endpoint = endpoint
-        self.ownsHTTPClient = httpClient == nil
-        self.caller = RSPFunctionCaller(
-            basePath: "/gsma/rsp2/es9plus", durationMetric: "lpa_es9_request_duration_seconds",
-            http: http, host: host, port: port, adminProtocol: endpoint.adminProtocol, logger: logger,
-            metrics: metrics)
+        self.caller = try RSPFunctionCaller(
+            endpoint: endpoint, httpClient: httpClient, basePath: "/gsma/rsp2/es9plus",
+            durationMetric: "lpa_es9_request_duration_seconds", logger: logger, metrics: metrics)
     }
 
     /// ES9+.InitiateAuthentication: starts a session with the eUICC's challenge and info.
@@ -114,6 +102,6 @@ public final class ES9PlusClient: Sendable {
 
     /// Closes the HTTPS client when this ES9+ client created it; otherwise does nothing.
     public func shutdown() async {
-        if ownsHTTPClient { await caller.http.shutdown() }
+        await caller.shutdown()
     }
 }

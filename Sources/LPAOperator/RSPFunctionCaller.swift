@@ -22,6 +22,37 @@ struct RSPFunctionCaller: Sendable {
     let logger: Logger
     /// Where the duration timers go; the process-wide `MetricsSystem` by default.
     let metrics: MetricsFactory
+    /// True when ``http`` was made here and is closed by ``shutdown()``.
+    let ownsHTTPClient: Bool
+
+    /// A caller for `endpoint`, over `httpClient` when given, else over a client of its own made
+    /// from the endpoint's settings.
+    ///
+    /// - Throws: ``OperatorError/transport(_:)`` when the address or TLS material is unusable.
+    init(
+        endpoint: OperatorEndpoint, httpClient: HTTPSClient?, basePath: String, durationMetric: String,
+        logger: Logger, metrics: MetricsFactory
+    ) throws {
+        (host, port) = try endpoint.hostAndPort()
+        do {
+            http = try httpClient ?? HTTPSClient(configuration: endpoint.httpsClientConfiguration, logger: logger)
+        } catch let error as HTTPClientError {
+            throw OperatorError.transport(error)
+        }
+        var logger = logger
+        logger[metadataKey: "rsp.smdp"] = "\(endpoint.smdpAddress)"
+        self.logger = logger
+        self.ownsHTTPClient = httpClient == nil
+        self.basePath = basePath
+        self.durationMetric = durationMetric
+        self.adminProtocol = endpoint.adminProtocol
+        self.metrics = metrics
+    }
+
+    /// Closes the HTTPS client when this caller made it.
+    func shutdown() async {
+        if ownsHTTPClient { await http.shutdown() }
+    }
 
     /// What a successful call returned.
     enum Reply {

@@ -104,6 +104,20 @@ final class ES9PlusClientTests: XCTestCase {
         await server.stop()
     }
 
+    func testASharedHTTPClientOutlivesTheES9PlusClient() async throws {
+        let server = try await FakeServer()
+        server.respond { scriptedSMDP($0) }
+        let http = try HTTPSClient(configuration: pki.clientConfiguration())
+        let first = try ES9PlusClient(endpoint: endpoint(server), httpClient: http)
+        _ = try await first.initiateAuthentication(euiccChallenge: challenge, euiccInfo1: euiccInfo1)
+        await first.shutdown()
+        let second = try ES9PlusClient(endpoint: endpoint(server), httpClient: http)
+        try await second.handleNotification(pendingNotification: [0xBF, 0x37, 0x00])
+        XCTAssertEqual(http.connectionsOpened, 1, "both ES9+ clients used the shared client's connection")
+        await http.shutdown()
+        await server.stop()
+    }
+
     func testHandleNotificationAccepts200WithExecutedSuccess() async throws {
         let server = try await FakeServer { _ in .json(json(["header": header("Executed-Success")])) }
         let client = try ES9PlusClient(endpoint: endpoint(server))

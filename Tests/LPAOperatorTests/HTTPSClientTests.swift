@@ -88,6 +88,32 @@ final class HTTPSClientTests: XCTestCase {
         await server.stop()
     }
 
+    func testCancellingTheCallingTaskFailsTheCallAndClosesItsConnection() async throws {
+        let gate = Gate()
+        let arrived = Gate()
+        defer { gate.open() }
+        let server = try await FakeServer { _ in
+            arrived.open()
+            await gate.wait()
+            return HTTPServerResponse(status: .ok)
+        }
+        var configuration = pki.clientConfiguration()
+        configuration.maxConnectionsPerHost = 1
+        let client = try HTTPSClient(configuration: configuration)
+        let url = "https://127.0.0.1:\(server.port)/hang"
+        let inFlight = Task { try await client.get(url, timeout: .seconds(60)) }
+        await arrived.wait()
+        // A second call waits for the only connection; cancelling it leaves the first alone.
+        let waiting = Task { try await client.get(url, timeout: .seconds(60)) }
+        waiting.cancel()
+        await assertThrows(HTTPClientError.cancelled) { try await waiting.value }
+        inFlight.cancel()
+        await assertThrows(HTTPClientError.cancelled) { try await inFlight.value }
+        XCTAssertEqual(client.connectionsOpened, 1)
+        await client.shutdown()
+        await server.stop()
+    }
+
     func testResponseLargerThanTheLimitFails() async throws {
         let server = try await FakeServer { _ in HTTPServerResponse(status: .ok, body: [UInt8](repeating: 0x41, count: 4096)) }
         var configuration = pki.clientConfiguration()

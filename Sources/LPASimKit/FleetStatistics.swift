@@ -19,6 +19,8 @@ public final class FleetStatistics: Sendable {
         public var batchesExecuted = 0
         public var apdusExecuted = 0
         public var reconnects = 0
+        /// Connections ended by the card's refresh after a profile switch (the device comes back on the new profile).
+        public var refreshes = 0
     }
 
     private let state = NIOLockedValueBox(Snapshot())

@@ -10,6 +10,16 @@ public protocol SimulatedCard: AnyObject {
     func closeLogicalChannel(_ channel: UInt8) -> UInt16
     /// Sends one command APDU; returns response data followed by SW1 SW2.
     func transmit(_ apdu: [UInt8]) -> [UInt8]
+    /// The ICCID of the enabled profile, which the device reports in Hello; `nil` keeps the device's own.
+    var enabledICCID: String? { get }
+    /// Whether the card asked for a refresh (a profile was enabled or disabled with the refresh flag): the
+    /// device then restarts its modem, i.e. drops the connection and comes back. Reading it clears it.
+    func takeRefreshRequest() -> Bool
+}
+
+extension SimulatedCard {
+    public var enabledICCID: String? { nil }
+    public func takeRefreshRequest() -> Bool { false }
 }
 
 /// Stands in for an eUICC until a real one is attached: opens channels, answers every command with

@@ -27,7 +27,9 @@ final class SimulatedTerminalHandler: ChannelInboundHandler {
                 $0.handshakes += 1
                 if tls.resumed { $0.resumedHandshakes += 1 }
             }
-            let hello = Hello(protocolVersion: TerminalProtocolVersion.current, identity: terminal.device.identity,
+            var identity = terminal.device.identity
+            if let iccid = terminal.card.enabledICCID { identity.iccid = iccid }
+            let hello = Hello(protocolVersion: TerminalProtocolVersion.current, identity: identity,
                               agent: "lpa-sim/1", maximumFrameLength: 0)
             context.writeAndFlush(wrapOutboundOut(.hello(hello)), promise: nil)
         }
@@ -62,7 +64,13 @@ final class SimulatedTerminalHandler: ChannelInboundHandler {
                 $0.batchesExecuted += 1
                 $0.apdusExecuted += result.responses.count
             }
-            context.writeAndFlush(wrapOutboundOut(.apduBatchResult(result)), promise: nil)
+            if terminal.card.takeRefreshRequest() {
+                // The modem restarts on the new profile: answer, then drop the connection and come back.
+                statistics.update { $0.refreshes += 1 }
+                context.writeAndFlush(wrapOutboundOut(.apduBatchResult(result))).whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.apduBatchResult(result)), promise: nil)
+            }
         case .channelOpen(let open):
             let r = terminal.card.openLogicalChannel(aid: open.aid)
             context.writeAndFlush(wrapOutboundOut(.channelOpenResult(ChannelOpenResult(

@@ -21,6 +21,8 @@ public final class FleetStatistics: Sendable {
         public var reconnects = 0
         /// Connections ended by the card's refresh after a profile switch (the device comes back on the new profile).
         public var refreshes = 0
+        /// Connections a lossy link profile dropped during an exchange.
+        public var linkDrops = 0
     }
 
     private let state = NIOLockedValueBox(Snapshot())

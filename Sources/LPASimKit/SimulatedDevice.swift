@@ -42,6 +42,8 @@ public struct FleetBehaviour: Sendable {
     /// Agent string sent in Hello.
     public var agent: String = "lpa-sim/1"
     public var handshakeTimeoutSeconds: Double = 30
+    /// The radio link between the terminal and the network (delays its answers to APDU requests).
+    public var link: LinkProfile = .none
 
     public init() {}
 }

@@ -19,6 +19,7 @@ final class SimulatedTerminal: @unchecked Sendable {
     private let statistics: FleetStatistics
     let card: SimulatedCard
     private let sourceAddress: String?
+    var link: LinkProfile { behaviour.link }
 
     // Event-loop confined.
     private var running = false

@@ -64,26 +64,51 @@ final class SimulatedTerminalHandler: ChannelInboundHandler {
                 $0.batchesExecuted += 1
                 $0.apdusExecuted += result.responses.count
             }
-            if terminal.card.takeRefreshRequest() {
-                // The modem restarts on the new profile: answer, then drop the connection and come back.
-                statistics.update { $0.refreshes += 1 }
-                context.writeAndFlush(wrapOutboundOut(.apduBatchResult(result))).whenComplete { _ in context.close(promise: nil) }
-            } else {
-                context.writeAndFlush(wrapOutboundOut(.apduBatchResult(result)), promise: nil)
+            let refresh = terminal.card.takeRefreshRequest()
+            let bytes = batch.apdus.reduce(0) { $0 + $1.count } + result.responses.reduce(0) { $0 + $1.count }
+            answer(.apduBatchResult(result), bytes: bytes, context: context) { context in
+                guard refresh else { return }
+                // The modem restarts on the new profile: the answer is out, now drop and come back.
+                self.statistics.update { $0.refreshes += 1 }
+                context.close(promise: nil)
             }
         case .channelOpen(let open):
             let r = terminal.card.openLogicalChannel(aid: open.aid)
-            context.writeAndFlush(wrapOutboundOut(.channelOpenResult(ChannelOpenResult(
-                requestID: open.requestID, channel: r.channel, statusWord: r.sw, selectResponse: r.response, detail: ""))), promise: nil)
+            answer(.channelOpenResult(ChannelOpenResult(
+                requestID: open.requestID, channel: r.channel, statusWord: r.sw, selectResponse: r.response, detail: "")),
+                bytes: open.aid.count + r.response.count + 8, context: context)
         case .channelClose(let close):
             let sw = terminal.card.closeLogicalChannel(close.channel)
-            context.writeAndFlush(wrapOutboundOut(.channelCloseResult(ChannelCloseResult(requestID: close.requestID, statusWord: sw))), promise: nil)
+            answer(.channelCloseResult(ChannelCloseResult(requestID: close.requestID, statusWord: sw)), bytes: 8, context: context)
         case .goodbye(let bye):
             statistics.update { $0.goodbyes[bye.reason.name, default: 0] += 1 }
             if bye.reason == .shuttingDown { terminal.serverAsksRetry(after: 1) }
             context.close(promise: nil)
         case .hello, .heartbeat, .apduBatchResult, .channelOpenResult, .channelCloseResult:
             context.close(promise: nil)
+        }
+    }
+
+    /// Sends an answer to a server request after the link's delay (at once on loopback); a lossy link may
+    /// drop the connection instead.
+    private func answer(_ frame: TerminalFrame, bytes: Int, context: ChannelHandlerContext,
+                        then: @escaping (ChannelHandlerContext) -> Void = { _ in }) {
+        let link = terminal.link
+        if link.drops() {
+            statistics.update { $0.linkDrops += 1 }
+            context.close(promise: nil)
+            return
+        }
+        let delay = link.delaySeconds(bytes: bytes)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let send = {
+            let (handler, context) = bound.value
+            context.writeAndFlush(handler.wrapOutboundOut(frame)).whenComplete { _ in then(context) }
+        }
+        if delay <= 0 {
+            send()
+        } else {
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { send() }
         }
     }
 

@@ -170,6 +170,10 @@ let package = Package(
                 "LPATLS",
                 "LPACrypto",
                 "TerminalProtocol",
+                "RSP",
+                "LPAHTTP",
+                "LPAOperator",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -238,7 +242,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LPASimKitTests",
-            dependencies: ["LPASimKit", "LPACrypto", "LPAIdentity"]
+            dependencies: [
+                "LPASimKit", "LPACrypto", "LPAIdentity", "RSP", "LPAHTTP", "LPAOperator", "LPATLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "LPATLSTests",

@@ -169,6 +169,7 @@ let package = Package(
                 "LPAIdentity",
                 "LPATLS",
                 "LPACrypto",
+                "RSP",
                 "TerminalProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -238,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LPASimKitTests",
-            dependencies: ["LPASimKit", "LPACrypto", "LPAIdentity"]
+            dependencies: ["LPASimKit", "LPACrypto", "LPAIdentity", "RSP", "TerminalProtocol"]
         ),
         .testTarget(
             name: "LPATLSTests",

@@ -43,7 +43,9 @@ struct TestSMDP {
     }
 
     /// authenticateClient: checks the eUICC's answer (chain and euiccSignature1) and builds PrepareDownload.
-    mutating func prepareDownload(authenticateServerResponse: [UInt8], signedTransactionId: [UInt8]? = nil) throws -> [UInt8] {
+    mutating func prepareDownload(
+        authenticateServerResponse: [UInt8], signedTransactionId: [UInt8]? = nil, ccRequired: Bool = false
+    ) throws -> [UInt8] {
         guard case .ok(let ok) = try AuthenticateServerResponse(der: authenticateServerResponse) else {
             throw RSPError.euiccError(command: "AuthenticateServer", code: -1)
         }
@@ -53,7 +55,7 @@ struct TestSMDP {
         XCTAssertEqual(ok.euiccSigned1.serverChallenge, serverChallenge)
         euiccCertificate = certificate
         euiccSignature1Object = ok.euiccSignature1Object
-        let signed = SmdpSigned2(transactionId: signedTransactionId ?? transactionId, ccRequired: false)
+        let signed = SmdpSigned2(transactionId: signedTransactionId ?? transactionId, ccRequired: ccRequired)
         let signature = try ECDSA.sign(signed.encoded + euiccSignature1Object, with: dpPb.privateKey, format: .raw)
         smdpSignature2 = TLV.encode(RSPTag.signature, signature)
         return PrepareDownloadRequest(

@@ -249,6 +249,52 @@ final class VirtualEUICCTests: XCTestCase {
         try assertInstallError(run, command: .initialiseSecureChannel, reason: .invalidTransactionId)
     }
 
+    func testPrepareDownloadRefusals() throws {
+        let card = try makeCard()
+        let driver = try CardDriver(card: card)
+        func attempt(_ bend: (inout TestSMDP) throws -> Void, ccRequired: Bool = false) throws -> PrepareDownloadResponse {
+            var smdp = TestSMDP(pki: Self.pki)
+            let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
+            let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+            try bend(&smdp)
+            return try PrepareDownloadResponse(der: try driver.call(try smdp.prepareDownload(
+                authenticateServerResponse: authenticate, ccRequired: ccRequired
+            )))
+        }
+        func error(_ code: DownloadErrorCode, _ response: PrepareDownloadResponse) -> Bool {
+            if case .error(_, let found) = response { return found == code.rawValue }
+            return false
+        }
+        // A DPpb certificate of another SM-DP+ (same CI, other organisation).
+        let foreignKey = try PrivateKey.generate(curve: Self.pki.curve)
+        var builder = CertificateBuilder(
+            subject: DistinguishedName(organization: "Other SM-DP+", commonName: "other DPpb"),
+            subjectPublicKey: foreignKey.publicKey, notBefore: Date(timeIntervalSinceNow: -60),
+            notAfter: Date(timeIntervalSinceNow: 86400)
+        )
+        builder.keyUsage = [.digitalSignature]
+        builder.certificatePolicies = [RSPCertificateRole.dpPb.policyOID]
+        builder.certificatePoliciesAreCritical = true
+        let foreign = RSPTestPKI.Credential(
+            certificate: try builder.build(issuer: .certificate(Self.pki.ci.certificate, key: Self.pki.ci.privateKey)),
+            privateKey: foreignKey
+        )
+        XCTAssertTrue(error(.invalidCertificate, try attempt { $0.dpPb = foreign }))
+        // The DPauth certificate where DPpb belongs: wrong role.
+        XCTAssertTrue(error(.invalidCertificate, try attempt { $0.dpPb = Self.pki.dpAuth }))
+        // A tampered smdpSignature2.
+        var smdp = TestSMDP(pki: Self.pki)
+        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
+        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        var request = try PrepareDownloadRequest(der: try smdp.prepareDownload(authenticateServerResponse: authenticate))
+        request.smdpSignature2[5] ^= 0x40
+        XCTAssertTrue(error(.invalidSignature, try PrepareDownloadResponse(der: try driver.call(request.der))))
+        // A confirmation code is required but the LPA gave no hashCc.
+        XCTAssertTrue(error(.undefinedError, try attempt({ _ in }, ccRequired: true)))
+        // The session ended with the refusal: the same request again has no session.
+        XCTAssertTrue(error(.noSessionContext, try PrepareDownloadResponse(der: try driver.call(request.der))))
+    }
+
     func testPackageICCIDDifferentFromMetadataIsDataMismatch() throws {
         let card = try makeCard()
         let driver = try CardDriver(card: card)

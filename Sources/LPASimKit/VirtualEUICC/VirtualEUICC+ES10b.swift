@@ -124,7 +124,8 @@ extension VirtualEUICC {
             loader = nil
             return .ok(PrepareDownloadResponse.error(transactionId: transactionId, code: code.rawValue).der)
         }
-        guard var current = session, current.oneTimeKey == nil else { return refuse(.noSessionContext) }
+        // One PrepareDownload per authenticated session.
+        guard var current = session, current.dpPbKey == nil else { return refuse(.noSessionContext) }
         guard let certificate = try? Certificate(der: request.smdpCertificate) else { return refuse(.invalidCertificate) }
         guard certificate.publicKey.curve != nil else { return refuse(.unsupportedCurve) }
         guard Self.chains(certificate, to: current.ci, role: .dpPb),

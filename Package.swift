@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "LPASimKitTests",
             dependencies: [
-                "LPASimKit", "LPACrypto", "LPAIdentity", "RSP", "LPAHTTP", "LPAOperator", "LPATLS",
+                "LPASimKit", "LPACrypto", "LPAIdentity", "RSP", "LPAHTTP", "LPAOperator", "LPATLS", "TerminalProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -202,6 +202,23 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "LPALab",
+            dependencies: [
+                "LPACore",
+                "LPAEdge",
+                "LPASimKit",
+                "LPAStore",
+                "LPADomain",
+                "LPAOperator",
+                "LPAIdentity",
+                "TerminalProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Executables (thin: arguments, configuration, lifecycle)
         .executableTarget(
             name: "lpa-core",
@@ -230,6 +247,7 @@ let package = Package(
                 "LPACrypto",
                 "LPAEdge",
                 "LPACore",
+                "LPALab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

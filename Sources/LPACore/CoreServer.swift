@@ -27,6 +27,8 @@ public final class CoreServer: Service, Sendable {
 
     public var engine: CoreEngine? { state.withLockedValue { $0.engine } }
     public var provisioning: ProvisioningService? { state.withLockedValue { $0.provisioning } }
+    /// The open store (while started).
+    public var store: (any Store)? { state.withLockedValue { $0.store } }
     public var localAddress: SocketAddress? { state.withLockedValue { $0.rpc?.localAddress } }
 
     /// Opens everything and starts listening; returns the RPC address.

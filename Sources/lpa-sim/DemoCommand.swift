@@ -1,135 +1,131 @@
 import ArgumentParser
 import Foundation
-import LPACore
-import LPAEdge
+import LPALab
 import LPASimKit
 import Logging
-import NIOCore
-import TerminalProtocol
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run lpa-core, lpa-edge and a simulated fleet on this machine and show them working.",
+        abstract: "Batch-provision a simulated fleet end to end on this machine: SM-DP+ simulator, lpa-core, lpa-edge, virtual eUICCs.",
         discussion: """
-            Creates a test PKI (once) under --workdir, starts lpa-core on SQLite with a demo
-            device-model library, rules and count settings, starts lpa-edge linked to it over the
-            edge–core RPC (mutual TLS), and connects the fleet (each terminal with its own device
-            certificate). Terminals register through the core, heartbeat, and get their interval
-            changed by the count-setting table. Live counts are printed; the run ends with a
-            summary and exits 1 if any terminal failed to come online, heartbeats went unanswered,
-            or the core's online dictionary disagrees.
+            Creates a fleet PKI (once) and a GSMA RSP test PKI under --workdir, starts the SM-DP+
+            simulator (ES9+/ES2+ over HTTPS), lpa-core on SQLite with a device-model library, a
+            configuration rule and count settings, and lpa-edge linked to it over mutual TLS; then
+            connects the fleet, each terminal carrying a virtual eUICC. Every terminal registers
+            (S110, claim 2), its rule asks for a profile (S120), the core runs the SGP.22 download
+            through the terminal (S120–S140), enables the profile and notifies the SM-DP+ (S150);
+            the terminal comes back on the new ICCID, which confirms the job. Ends with a table
+            (or --json) and exits 1 when any terminal was not provisioned.
 
             Examples:
               lpa-sim demo
-              lpa-sim demo --terminals 1000 --duration 60
+              lpa-sim demo --terminals 1000 --link lte-m
               lpa-sim demo --json
+              lpa-sim demo --smdp-address smdp.operator.example --smdp-roots roots.pem --matching-id ABC-123
             """)
 
     @Option(help: "Number of simulated terminals.")
     var terminals: Int = 200
 
-    @Option(help: "Seconds to run after the fleet is up.")
-    var duration: Double = 15
-
     @Option(help: "Folder for the PKI, the core's database and the demo library.")
     var workdir: String = "var/demo"
+
+    @Option(help: "Radio link of the terminals: \(LinkProfile.all.map(\.name).joined(separator: ", ")).")
+    var link: String = "none"
+
+    @Option(help: "Seconds allowed for provisioning the fleet.")
+    var timeout: Double = 600
+
+    @Option(help: "Size of each simulated profile package, bytes.")
+    var profileSize: Int = 8192
+
+    @Option(help: "Address (host[:port]) of an external SM-DP+ to use instead of the simulator.")
+    var smdpAddress: String?
+
+    @Option(help: "PEM file with the roots the external SM-DP+'s TLS certificate chains to.")
+    var smdpRoots: String?
+
+    @Option(help: "Matching ID to present to the external SM-DP+.")
+    var matchingId: String?
+
+    @Flag(help: "Use brainpoolP256r1 for the RSP test PKI.")
+    var brainpool = false
 
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
+    func validate() throws {
+        guard terminals > 0 else { throw ValidationError("--terminals must be positive") }
+        guard LinkProfile.named(link) != nil else { throw ValidationError("--link must be one of \(LinkProfile.all.map(\.name).joined(separator: ", "))") }
+        if (smdpAddress == nil) != (smdpRoots == nil) { throw ValidationError("--smdp-address and --smdp-roots go together") }
+    }
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
+            h.logLevel = .error
             return h
         }
-        let pkiDir = "\(workdir)/pki"
+        var configuration = LabConfiguration()
+        configuration.workdir = workdir
+        configuration.terminals = terminals
+        configuration.link = LinkProfile.named(link) ?? .none
+        configuration.timeoutSeconds = timeout
+        configuration.profileSize = profileSize
+        configuration.brainpool = brainpool
+        if let smdpAddress, let smdpRoots {
+            configuration.externalSMDP = .init(address: smdpAddress, trustedRootsFile: smdpRoots, matchingID: matchingId)
+        }
+        let lab = ProvisioningLab(configuration: configuration)
         do {
-            try DemoPKI.ensure(directory: pkiDir, devices: terminals, announce: !json)
+            try await lab.start(announce: { if !json { print($0) } })
         } catch {
-            Console.error("cannot create the test PKI in \(pkiDir): \(error)")
+            Console.error("cannot start the demo: \(error)")
+            await lab.stop()
             throw ExitCode(2)
         }
-        let libraryFile = "\(workdir)/libraries.yaml"
-        try DemoLibrary.yaml.write(toFile: libraryFile, atomically: true, encoding: .utf8)
-        try? FileManager.default.removeItem(atPath: "\(workdir)/core.db")
-
-        // lpa-core on SQLite.
-        var coreConfig = CoreConfiguration()
-        coreConfig.listen.port = 0
-        coreConfig.store = "\(workdir)/core.db"
-        coreConfig.libraries = libraryFile
-        coreConfig.tls.certificate = "\(pkiDir)/core.pem"
-        coreConfig.tls.privateKey = "\(pkiDir)/core.key"
-        coreConfig.tls.clientCA = "\(pkiDir)/fleet-ca.pem"
-        coreConfig.presence.reportDelaySeconds = 5
-        coreConfig.presence.graceSeconds = 5
-        coreConfig.presence.sweepSeconds = 1
-        coreConfig.nodeID = "demo-core"
-        let core = CoreServer(configuration: coreConfig, logger: Logger(label: "lpa-core"))
-        let coreAddress = try await core.start()
-
-        // lpa-edge linked to it.
-        var edgeConfig = EdgeConfiguration()
-        edgeConfig.listen.port = 0
-        edgeConfig.tls.certificate = "\(pkiDir)/edge.pem"
-        edgeConfig.tls.privateKey = "\(pkiDir)/edge.key"
-        edgeConfig.tls.clientCA = "\(pkiDir)/fleet-ca.pem"
-        edgeConfig.heartbeat.countWindowSeconds = 5
-        edgeConfig.core.addresses = ["127.0.0.1:\(coreAddress.port ?? 0)"]
-        edgeConfig.core.certificate = "\(pkiDir)/edge-client.pem"
-        edgeConfig.core.privateKey = "\(pkiDir)/edge-client.key"
-        edgeConfig.core.trustRoots = "\(pkiDir)/fleet-ca.pem"
-        edgeConfig.nodeID = "demo-edge"
-        let sessions = SessionTable()
-        let link = try RPCCoreLink(configuration: edgeConfig, sessions: sessions, logger: Logger(label: "lpa-edge"))
-        link.start()
-        let edge = try EdgeServer(environment: EdgeEnvironment(configuration: edgeConfig, coreLink: link, sessions: sessions, logger: Logger(label: "lpa-edge")))
-        let edgeAddress = try await edge.start()
-        let linkDeadline = Date().addingTimeInterval(15)
-        while link.connectedCores == 0, Date() < linkDeadline { try await Task.sleep(for: .milliseconds(50)) }
-        guard link.connectedCores == 1 else {
-            Console.error("lpa-edge could not connect to lpa-core at \(coreAddress)")
-            throw ExitCode(1)
-        }
-
-        let devices = try FleetLoader.devices(inPKI: pkiDir, limit: terminals)
-        let target = FleetTarget(host: "127.0.0.1", port: edgeAddress.port ?? 0, serverName: "localhost", trustRoots: .file("\(pkiDir)/fleet-ca.pem"))
-        let fleet = try FleetSimulator(target: target, devices: devices)
-        if !json {
-            print("lpa-core on \(coreAddress) (SQLite \(coreConfig.store)), lpa-edge on \(edgeAddress); \(devices.count) terminals connecting with mutual TLS")
-        }
-        let started = Date()
-        fleet.start()
-        let upDeadline = Date().addingTimeInterval(max(30, Double(terminals) / 50))
-        while fleet.statistics.snapshot.online < devices.count, Date() < upDeadline {
-            try await Task.sleep(for: .milliseconds(250))
-            if !json { Console.status(FleetReport.line(fleet.statistics, total: devices.count, elapsed: Date().timeIntervalSince(started))) }
-        }
-        let runUntil = Date().addingTimeInterval(duration)
-        while Date() < runUntil {
-            try await Task.sleep(for: .milliseconds(500))
-            if !json { Console.status(FleetReport.line(fleet.statistics, total: devices.count, elapsed: Date().timeIntervalSince(started))) }
+        let summary = try await lab.waitForFleet { progress in
+            guard !json else { return }
+            Console.status(String(format: "%@ %5.0fs  provisioned %d/%d  failed %d  in flight %d  online %d",
+                                  Console.bar(Double(progress.provisioned) / Double(max(1, progress.terminals))), progress.elapsed,
+                                  progress.provisioned, progress.terminals, progress.failed, progress.inFlight, progress.online))
         }
         if !json { Console.endStatus() }
-        let onlineAtEnd = edge.environment.sessions.count
-        let coreOnline = await core.engine?.presence.onlineCount ?? 0
-        let registered = core.directory.terminalCount
-        await fleet.stop()
-        await edge.stop()
-        await link.shutdown()
-        await core.stop()
-        var report = FleetReport(statistics: fleet.statistics, terminals: devices.count, seconds: Date().timeIntervalSince(started), online: onlineAtEnd)
-        report.coreRegistered = registered
-        report.coreOnline = coreOnline
-        print(json ? report.json() : report.table())
-        let s = fleet.statistics.snapshot
-        let healthy = onlineAtEnd == devices.count && coreOnline == devices.count && registered == devices.count
-            && s.heartbeatAcks > 0 && s.heartbeatAcks + devices.count >= s.heartbeatsSent
-        if !healthy {
-            Console.error("not every terminal stayed online, registered with the core and had its heartbeats answered")
+        await lab.stop()
+        print(json ? DemoReport.json(summary) : DemoReport.table(summary))
+        if summary.provisioned < summary.terminals {
+            Console.error("\(summary.terminals - summary.provisioned) of \(summary.terminals) terminals were not provisioned")
             throw ExitCode(1)
         }
+    }
+}
+
+/// The demo's summary as a table or one JSON object.
+enum DemoReport {
+    static func table(_ s: LabSummary) -> String {
+        func kv(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        let rows: [(String, String)] = [
+            ("terminals", "\(s.terminals)"),
+            ("provisioned (device back on the new profile)", "\(s.provisioned)"),
+            ("failed", "\(s.failed) (\(kv(s.failures)))"),
+            ("download attempts", "\(s.attempts)"),
+            ("time", String(format: "%.1f s (%.2f profiles/s)", s.seconds, s.profilesPerSecond)),
+            ("time to provision p50 / p99", String(format: "%.0f s / %.0f s", s.p50Seconds, s.p99Seconds)),
+            ("terminal round trips per download", String(format: "%.2f (max %d)", s.roundTripsPerDownload, s.roundTripsMax)),
+            ("APDU batches / APDUs", "\(s.batches) / \(s.apdus)"),
+            ("notifications acknowledged by the SM-DP+", "\(s.notificationsAcknowledged)"),
+            ("heartbeat interval changes", "\(s.heartbeatIntervalChanges)"),
+            ("online / offline (online dictionary)", "\(s.online) / \(s.offline)"),
+            ("link", s.link),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+
+    static func json(_ s: LabSummary) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(s)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

@@ -25,6 +25,7 @@ extension VirtualEUICC {
         }
         update { $0.profiles[target].enabled = true }
         notify(.enable, for: snapshot.profiles[target])
+        if request.refresh { refreshRequested = true }
         onEnabledProfileChange?(snapshot.enabledICCID, request.refresh)
         return result(.ok)
     }
@@ -36,6 +37,7 @@ extension VirtualEUICC {
         guard snapshot.profiles[target].enabled else { return result(.profileNotInExpectedState) }
         update { $0.profiles[target].enabled = false }
         notify(.disable, for: snapshot.profiles[target])
+        if request.refresh { refreshRequested = true }
         onEnabledProfileChange?(nil, request.refresh)
         return result(.ok)
     }

@@ -53,6 +53,14 @@ public final class VirtualEUICC: SimulatedCard {
     /// Called after every change of the enabled profile with the new enabled ICCID (or `nil`) and the refresh
     /// flag of the command; a simulated terminal reconnects on it, as a device does after a REFRESH.
     public var onEnabledProfileChange: ((_ iccid: String?, _ refresh: Bool) -> Void)?
+    /// Set when an enable or disable asked for a REFRESH; cleared by ``takeRefreshRequest()``.
+    var refreshRequested = false
+
+    /// Whether a profile switch asked the device to refresh since the last call.
+    public func takeRefreshRequest() -> Bool {
+        defer { refreshRequested = false }
+        return refreshRequested
+    }
 
     /// The EID (32 digits).
     public var eid: String { identity.eid }

@@ -174,6 +174,14 @@ public final class ProvisioningLab: @unchecked Sendable {
             progress(current)
             if current.finished >= total { break }
         }
+        // Enable notifications travel after the device is back; give the sweeps a moment to deliver them.
+        if let simulator = smdp?.simulator {
+            let expected = 2 * (await jobCounts()[.confirmed] ?? 0)
+            let until = Date().addingTimeInterval(10)
+            while Date() < until, await simulator.statistics.notificationsReceived.values.reduce(0, +) < expected {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         return try await summary()
     }
 

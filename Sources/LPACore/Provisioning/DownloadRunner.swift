@@ -450,11 +450,19 @@ struct Session {
 
     private mutating func openChannel() async throws {
         guard channel == nil else { return }
-        do {
-            channel = try await link.openChannel(aid: ISDR.aid)
-            job.roundTrips += 1
-        } catch {
-            throw ProvisioningError.wrap(error, step: "opening the ISD-R channel")
+        // A terminal that has just registered may not have its Welcome yet: a few quick tries first.
+        var tries = 0
+        while true {
+            do {
+                channel = try await link.openChannel(aid: ISDR.aid)
+                job.roundTrips += 1
+                return
+            } catch {
+                let wrapped = ProvisioningError.wrap(error, step: "opening the ISD-R channel")
+                tries += 1
+                guard wrapped.isTransient, tries < 5 else { throw wrapped }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
         }
     }
 

@@ -56,6 +56,7 @@ public actor ProvisioningService {
     private var running: [String: String] = [:]  // job id → SM-DP+ address
     private var devices: [String: DownloadRunner.Device] = [:]  // terminal id → facts from the last registration
     private var finishedWaiters: [CheckedContinuation<Void, Never>] = []
+    private var sweeping: Set<String> = []
 
     private let roundTrips: Recorder
     private let outcomes: (confirmed: Counter, failed: Counter)
@@ -111,12 +112,16 @@ public actor ProvisioningService {
                 logger.notice("device returned on the new profile; job confirmed", metadata: [
                     "job": "\(active.id)", "terminal": "\(record.terminalID)", "iccid": "\(iccid)", "round_trips": "\(active.roundTrips)",
                 ])
+                sweepNotifications(terminalID: record.terminalID, eid: eid)
                 return active
             }
             enqueue(active.id, notBefore: 0)
             return active
         }
 
+        if try await !store.notificationsToRemove(eid: eid).isEmpty {
+            sweepNotifications(terminalID: record.terminalID, eid: eid)
+        }
         guard let requirement = record.requirement else { return nil }
         if let expected = requirement.expectedICCID, expected == device.iccid { return nil }
         let same = history.filter {
@@ -173,6 +178,35 @@ public actor ProvisioningService {
             _ = await NotificationDelivery.deliver(&record, payload: Array(payload), es9: es9, now: now, logger: logger)
             try await store.saveNotification(record)
         }
+    }
+
+    /// Delivers and removes the device's eUICC notifications in the background (one sweep per device at a time).
+    private func sweepNotifications(terminalID: String, eid: String) {
+        guard !sweeping.contains(terminalID), let link = links(terminalID) else { return }
+        sweeping.insert(terminalID)
+        let sweep = NotificationSweep(store: store, es9: es9, blockSize: settings.runner.blockSize, clock: clock, logger: logger)
+        let logger = logger
+        Task {
+            // The terminal may still be waiting for its Welcome: a few tries, a second apart.
+            for attempt in 1...3 {
+                do {
+                    let removed = try await sweep.run(terminalID: terminalID, eid: eid, link: link)
+                    if removed > 0 { logger.info("eUICC notifications delivered and removed", metadata: ["terminal": "\(terminalID)", "removed": "\(removed)"]) }
+                    break
+                } catch {
+                    if attempt == 3 {
+                        logger.notice("notification sweep failed; it runs again at the next registration", metadata: ["terminal": "\(terminalID)", "error": "\(error)"])
+                    } else {
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            await self.sweepFinished(terminalID)
+        }
+    }
+
+    private func sweepFinished(_ terminalID: String) {
+        sweeping.remove(terminalID)
     }
 
     /// Jobs running now.

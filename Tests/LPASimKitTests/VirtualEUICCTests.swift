@@ -26,8 +26,7 @@ final class VirtualEUICCTests: XCTestCase {
         _ driver: CardDriver, _ card: VirtualEUICC, smdp: inout TestSMDP, iccid: String = VirtualEUICCTests.iccid,
         packageICCID: String? = nil, tamper: ((inout [BoundProfilePackage.LoadCommand]) -> Void)? = nil
     ) throws -> DownloadRun {
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
         let prepare = try driver.call(try smdp.prepareDownload(authenticateServerResponse: authenticate))
         let package = try smdp.boundProfilePackage(
             prepareDownloadResponse: prepare, eid: card.eid, metadata: VirtualEUICCFixtures.metadata(iccid: iccid),
@@ -46,6 +45,12 @@ final class VirtualEUICCTests: XCTestCase {
             }
         }
         return run
+    }
+
+    /// GetEuiccChallenge then AuthenticateServer; returns the eUICC's answer.
+    func authenticateServer(_ driver: CardDriver, _ smdp: inout TestSMDP) throws -> [UInt8] {
+        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
+        return try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
     }
 
     func assertInstallError(_ run: DownloadRun, command: BppCommandId, reason: InstallationErrorReason,
@@ -175,8 +180,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: try RSPTestPKI.create())  // a whole other PKI
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let answer = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: challenge)))
+        let answer = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(answer, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.ciPKUnknown.rawValue))
     }
 
@@ -185,14 +189,12 @@ final class VirtualEUICCTests: XCTestCase {
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
         smdp.dpAuth = try RSPTestPKI.create().dpAuth
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let answer = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: challenge)))
+        let answer = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(answer, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.invalidCertificate.rawValue))
 
         // A DPpb certificate where DPauth belongs: right CI, wrong role.
         smdp.dpAuth = Self.pki.dpPb
-        let again = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let wrongRole = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: again)))
+        let wrongRole = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(wrongRole, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.invalidCertificate.rawValue))
     }
 
@@ -227,8 +229,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
-        var challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        var authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        var authenticate = try authenticateServer(driver, &smdp)
         let wrong = [UInt8](repeating: 0xEE, count: 16)
         let refused = try PrepareDownloadResponse(der: try driver.call(try smdp.prepareDownload(
             authenticateServerResponse: authenticate, signedTransactionId: wrong
@@ -236,8 +237,7 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertEqual(refused, .error(transactionId: wrong, code: DownloadErrorCode.invalidTransactionId.rawValue))
 
         // A fresh session whose package names another transaction.
-        challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        authenticate = try authenticateServer(driver, &smdp)
         let prepare = try driver.call(try smdp.prepareDownload(authenticateServerResponse: authenticate))
         let package = try smdp.boundProfilePackage(
             prepareDownloadResponse: prepare, eid: card.eid, metadata: VirtualEUICCFixtures.metadata(iccid: Self.iccid),
@@ -254,8 +254,7 @@ final class VirtualEUICCTests: XCTestCase {
         let driver = try CardDriver(card: card)
         func attempt(_ bend: (inout TestSMDP) throws -> Void, ccRequired: Bool = false) throws -> PrepareDownloadResponse {
             var smdp = TestSMDP(pki: Self.pki)
-            let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-            let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+            let authenticate = try authenticateServer(driver, &smdp)
             try bend(&smdp)
             return try PrepareDownloadResponse(der: try driver.call(try smdp.prepareDownload(
                 authenticateServerResponse: authenticate, ccRequired: ccRequired
@@ -284,8 +283,7 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertTrue(error(.invalidCertificate, try attempt { $0.dpPb = Self.pki.dpAuth }))
         // A tampered smdpSignature2.
         var smdp = TestSMDP(pki: Self.pki)
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
         var request = try PrepareDownloadRequest(der: try smdp.prepareDownload(authenticateServerResponse: authenticate))
         request.smdpSignature2[5] ^= 0x40
         XCTAssertTrue(error(.invalidSignature, try PrepareDownloadResponse(der: try driver.call(request.der))))
@@ -329,8 +327,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
 
         let other = try driver.call(CancelSession.request(transactionId: [1, 2, 3], reason: .endUserRejection))
         XCTAssertThrowsError(try CancelSession.parseResponse(other)) { error in

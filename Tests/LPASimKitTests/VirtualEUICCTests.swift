@@ -388,6 +388,54 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertEqual(try ProfileInfo.parseList(XCTUnwrap(outcomes[2].data)), [])
     }
 
+    func testChannelsReassembleIndependently() throws {
+        let card = try makeCard()
+        let first = try CardDriver(card: card)
+        // A second channel opened by MANAGE CHANNEL has nothing selected until SELECT.
+        let opened = card.transmit([0x00, 0x70, 0x00, 0x00, 0x01])
+        XCTAssertEqual(opened.count, 3)
+        XCTAssertEqual(Array(opened.suffix(2)), [0x90, 0x00])
+        let second = opened[0]
+        XCTAssertNotEqual(second, first.channel)
+        let secondEID = try StoreData.apdus(for: ES10c.getEIDRequest, channel: second, blockSize: 6)
+        XCTAssertEqual(card.transmit(secondEID[0]), [0x69, 0x85])
+        XCTAssertEqual(card.transmit([second, 0xA4, 0x04, 0x00, 0x10] + ISDR.aid), [0x90, 0x00])
+
+        // Blocks of two multi-block commands interleaved across the channels.
+        var smdp = TestSMDP(pki: Self.pki)
+        let challengeOne = try EUICCChallenge(der: try first.call(EUICCQueries.getEuiccChallenge)).challenge
+        let requestOne = try StoreData.apdus(for: try smdp.authenticateServer(euiccChallenge: challengeOne), channel: first.channel, blockSize: 100)
+        let notifications = try StoreData.apdus(for: NotificationCommands.removeRequest(seqNumber: 300), channel: second, blockSize: 6)
+        XCTAssertGreaterThan(requestOne.count, 2)
+        XCTAssertEqual(card.transmit(requestOne[0]), [0x90, 0x00])
+        XCTAssertEqual(card.transmit(notifications[0]), [0x90, 0x00])
+        XCTAssertEqual(card.transmit(requestOne[1]), [0x90, 0x00])
+        let removed = card.transmit(notifications[1])
+        XCTAssertEqual(Array(removed.suffix(2)), [0x90, 0x00])
+        XCTAssertEqual(try NotificationCommands.parseRemove(removed.dropLast(2)), 1)
+        var last: (data: [UInt8], sw: UInt16) = ([], 0)
+        for apdu in requestOne.dropFirst(2) { last = first.transmit(apdu) }
+        XCTAssertEqual(last.sw, 0x9000)
+        guard case .ok = try AuthenticateServerResponse(der: last.data) else { return XCTFail("not an ok response") }
+    }
+
+    func testRandomSegmentsInsideADownloadEndItWithAnErrorResult() throws {
+        for position in [1, 2, 3, 5] {
+            let card = try makeCard()
+            let driver = try CardDriver(card: card)
+            var smdp = TestSMDP(pki: Self.pki)
+            let run = try download(driver, card, smdp: &smdp) { commands in
+                let tag = commands[position].bytes[0]
+                let body = (0..<40).map { _ in UInt8.random(in: 0...255) }
+                commands[position].bytes = [tag] + TLV.lengthBytes(body.count) + body
+            }
+            let result = try XCTUnwrap(run.result, "position \(position)")
+            guard case .error(_, let reason) = result.data.finalResult else { return XCTFail("position \(position)") }
+            XCTAssertTrue([7, 8].contains(reason), "position \(position): reason \(reason)")
+            XCTAssertEqual(card.profiles, [])
+        }
+    }
+
     func testGarbageAndOutOfOrderAPDUsGetStatusWordsNotCrashes() throws {
         let card = try makeCard()
         let driver = try CardDriver(card: card)

@@ -141,6 +141,16 @@ final class VirtualEUICCTests: XCTestCase {
         _ = try driver.call(ES10c.enableRequest(.iccid(second)))
         XCTAssertEqual(card.enabledICCID, second)
         XCTAssertEqual(card.profiles.filter(\.enabled).count, 1)
+        // GetProfilesInfo by search criterion.
+        let bySecond = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.encode(RSPTag.iccid, BCD.swapped(second, byteCount: 10)!)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(bySecond)).map(\.iccid), [second])
+        let byAid = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.encode(RSPTag.aid, card.profiles[0].isdpAid)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(byAid)).map(\.iccid), [Self.iccid])
+        let testClass = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.integer(0x95, 0)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(testClass)), [])
+        // RetrieveNotificationsList by event.
+        let enables = TLV.encode(RSPTag.retrieveNotificationsList, TLV.encode(0xA0, TLV.encode(0x81, NotificationEvent.enable.bitStringValue)))
+        XCTAssertEqual(try NotificationCommands.parseRetrieve(try driver.call(enables)).map(\.metadata.seqNumber), [3, 5])
         let events = try NotificationCommands.parseList(try driver.call(NotificationCommands.listRequest())).map(\.event)
         XCTAssertEqual(events, [.install, .install, .enable, .disable, .enable])
     }

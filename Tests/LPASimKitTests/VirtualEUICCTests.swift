@@ -26,8 +26,7 @@ final class VirtualEUICCTests: XCTestCase {
         _ driver: CardDriver, _ card: VirtualEUICC, smdp: inout TestSMDP, iccid: String = VirtualEUICCTests.iccid,
         packageICCID: String? = nil, tamper: ((inout [BoundProfilePackage.LoadCommand]) -> Void)? = nil
     ) throws -> DownloadRun {
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
         let prepare = try driver.call(try smdp.prepareDownload(authenticateServerResponse: authenticate))
         let package = try smdp.boundProfilePackage(
             prepareDownloadResponse: prepare, eid: card.eid, metadata: VirtualEUICCFixtures.metadata(iccid: iccid),
@@ -46,6 +45,12 @@ final class VirtualEUICCTests: XCTestCase {
             }
         }
         return run
+    }
+
+    /// GetEuiccChallenge then AuthenticateServer; returns the eUICC's answer.
+    func authenticateServer(_ driver: CardDriver, _ smdp: inout TestSMDP) throws -> [UInt8] {
+        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
+        return try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
     }
 
     func assertInstallError(_ run: DownloadRun, command: BppCommandId, reason: InstallationErrorReason,
@@ -136,6 +141,16 @@ final class VirtualEUICCTests: XCTestCase {
         _ = try driver.call(ES10c.enableRequest(.iccid(second)))
         XCTAssertEqual(card.enabledICCID, second)
         XCTAssertEqual(card.profiles.filter(\.enabled).count, 1)
+        // GetProfilesInfo by search criterion.
+        let bySecond = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.encode(RSPTag.iccid, BCD.swapped(second, byteCount: 10)!)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(bySecond)).map(\.iccid), [second])
+        let byAid = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.encode(RSPTag.aid, card.profiles[0].isdpAid)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(byAid)).map(\.iccid), [Self.iccid])
+        let testClass = TLV.encode(RSPTag.profileInfoList, TLV.encode(0xA0, TLV.integer(0x95, 0)))
+        XCTAssertEqual(try ProfileInfo.parseList(try driver.call(testClass)), [])
+        // RetrieveNotificationsList by event.
+        let enables = TLV.encode(RSPTag.retrieveNotificationsList, TLV.encode(0xA0, TLV.encode(0x81, NotificationEvent.enable.bitStringValue)))
+        XCTAssertEqual(try NotificationCommands.parseRetrieve(try driver.call(enables)).map(\.metadata.seqNumber), [3, 5])
         let events = try NotificationCommands.parseList(try driver.call(NotificationCommands.listRequest())).map(\.event)
         XCTAssertEqual(events, [.install, .install, .enable, .disable, .enable])
     }
@@ -175,8 +190,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: try RSPTestPKI.create())  // a whole other PKI
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let answer = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: challenge)))
+        let answer = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(answer, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.ciPKUnknown.rawValue))
     }
 
@@ -185,14 +199,12 @@ final class VirtualEUICCTests: XCTestCase {
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
         smdp.dpAuth = try RSPTestPKI.create().dpAuth
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let answer = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: challenge)))
+        let answer = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(answer, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.invalidCertificate.rawValue))
 
         // A DPpb certificate where DPauth belongs: right CI, wrong role.
         smdp.dpAuth = Self.pki.dpPb
-        let again = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let wrongRole = try AuthenticateServerResponse(der: try driver.call(try smdp.authenticateServer(euiccChallenge: again)))
+        let wrongRole = try AuthenticateServerResponse(der: try authenticateServer(driver, &smdp))
         XCTAssertEqual(wrongRole, .error(transactionId: smdp.transactionId, code: AuthenticateErrorCode.invalidCertificate.rawValue))
     }
 
@@ -227,8 +239,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
-        var challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        var authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        var authenticate = try authenticateServer(driver, &smdp)
         let wrong = [UInt8](repeating: 0xEE, count: 16)
         let refused = try PrepareDownloadResponse(der: try driver.call(try smdp.prepareDownload(
             authenticateServerResponse: authenticate, signedTransactionId: wrong
@@ -236,8 +247,7 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertEqual(refused, .error(transactionId: wrong, code: DownloadErrorCode.invalidTransactionId.rawValue))
 
         // A fresh session whose package names another transaction.
-        challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        authenticate = try authenticateServer(driver, &smdp)
         let prepare = try driver.call(try smdp.prepareDownload(authenticateServerResponse: authenticate))
         let package = try smdp.boundProfilePackage(
             prepareDownloadResponse: prepare, eid: card.eid, metadata: VirtualEUICCFixtures.metadata(iccid: Self.iccid),
@@ -254,8 +264,7 @@ final class VirtualEUICCTests: XCTestCase {
         let driver = try CardDriver(card: card)
         func attempt(_ bend: (inout TestSMDP) throws -> Void, ccRequired: Bool = false) throws -> PrepareDownloadResponse {
             var smdp = TestSMDP(pki: Self.pki)
-            let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-            let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+            let authenticate = try authenticateServer(driver, &smdp)
             try bend(&smdp)
             return try PrepareDownloadResponse(der: try driver.call(try smdp.prepareDownload(
                 authenticateServerResponse: authenticate, ccRequired: ccRequired
@@ -284,8 +293,7 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertTrue(error(.invalidCertificate, try attempt { $0.dpPb = Self.pki.dpAuth }))
         // A tampered smdpSignature2.
         var smdp = TestSMDP(pki: Self.pki)
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
         var request = try PrepareDownloadRequest(der: try smdp.prepareDownload(authenticateServerResponse: authenticate))
         request.smdpSignature2[5] ^= 0x40
         XCTAssertTrue(error(.invalidSignature, try PrepareDownloadResponse(der: try driver.call(request.der))))
@@ -329,8 +337,7 @@ final class VirtualEUICCTests: XCTestCase {
         let card = try makeCard()
         let driver = try CardDriver(card: card)
         var smdp = TestSMDP(pki: Self.pki)
-        let challenge = try EUICCChallenge(der: try driver.call(EUICCQueries.getEuiccChallenge)).challenge
-        let authenticate = try driver.call(try smdp.authenticateServer(euiccChallenge: challenge))
+        let authenticate = try authenticateServer(driver, &smdp)
 
         let other = try driver.call(CancelSession.request(transactionId: [1, 2, 3], reason: .endUserRejection))
         XCTAssertThrowsError(try CancelSession.parseResponse(other)) { error in
@@ -389,6 +396,54 @@ final class VirtualEUICCTests: XCTestCase {
         XCTAssertEqual(try ES10c.parseEID(XCTUnwrap(outcomes[0].data)), card.eid)
         _ = try EUICCInfo2(der: XCTUnwrap(outcomes[1].data))
         XCTAssertEqual(try ProfileInfo.parseList(XCTUnwrap(outcomes[2].data)), [])
+    }
+
+    func testChannelsReassembleIndependently() throws {
+        let card = try makeCard()
+        let first = try CardDriver(card: card)
+        // A second channel opened by MANAGE CHANNEL has nothing selected until SELECT.
+        let opened = card.transmit([0x00, 0x70, 0x00, 0x00, 0x01])
+        XCTAssertEqual(opened.count, 3)
+        XCTAssertEqual(Array(opened.suffix(2)), [0x90, 0x00])
+        let second = opened[0]
+        XCTAssertNotEqual(second, first.channel)
+        let secondEID = try StoreData.apdus(for: ES10c.getEIDRequest, channel: second, blockSize: 6)
+        XCTAssertEqual(card.transmit(secondEID[0]), [0x69, 0x85])
+        XCTAssertEqual(card.transmit([second, 0xA4, 0x04, 0x00, 0x10] + ISDR.aid), [0x90, 0x00])
+
+        // Blocks of two multi-block commands interleaved across the channels.
+        var smdp = TestSMDP(pki: Self.pki)
+        let challengeOne = try EUICCChallenge(der: try first.call(EUICCQueries.getEuiccChallenge)).challenge
+        let requestOne = try StoreData.apdus(for: try smdp.authenticateServer(euiccChallenge: challengeOne), channel: first.channel, blockSize: 100)
+        let notifications = try StoreData.apdus(for: NotificationCommands.removeRequest(seqNumber: 300), channel: second, blockSize: 6)
+        XCTAssertGreaterThan(requestOne.count, 2)
+        XCTAssertEqual(card.transmit(requestOne[0]), [0x90, 0x00])
+        XCTAssertEqual(card.transmit(notifications[0]), [0x90, 0x00])
+        XCTAssertEqual(card.transmit(requestOne[1]), [0x90, 0x00])
+        let removed = card.transmit(notifications[1])
+        XCTAssertEqual(Array(removed.suffix(2)), [0x90, 0x00])
+        XCTAssertEqual(try NotificationCommands.parseRemove(removed.dropLast(2)), 1)
+        var last: (data: [UInt8], sw: UInt16) = ([], 0)
+        for apdu in requestOne.dropFirst(2) { last = first.transmit(apdu) }
+        XCTAssertEqual(last.sw, 0x9000)
+        guard case .ok = try AuthenticateServerResponse(der: last.data) else { return XCTFail("not an ok response") }
+    }
+
+    func testRandomSegmentsInsideADownloadEndItWithAnErrorResult() throws {
+        for position in [1, 2, 3, 5] {
+            let card = try makeCard()
+            let driver = try CardDriver(card: card)
+            var smdp = TestSMDP(pki: Self.pki)
+            let run = try download(driver, card, smdp: &smdp) { commands in
+                let tag = commands[position].bytes[0]
+                let body = (0..<40).map { _ in UInt8.random(in: 0...255) }
+                commands[position].bytes = [tag] + TLV.lengthBytes(body.count) + body
+            }
+            let result = try XCTUnwrap(run.result, "position \(position)")
+            guard case .error(_, let reason) = result.data.finalResult else { return XCTFail("position \(position)") }
+            XCTAssertTrue([7, 8].contains(reason), "position \(position): reason \(reason)")
+            XCTAssertEqual(card.profiles, [])
+        }
     }
 
     func testGarbageAndOutOfOrderAPDUsGetStatusWordsNotCrashes() throws {

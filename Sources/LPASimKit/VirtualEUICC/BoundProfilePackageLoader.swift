@@ -80,14 +80,10 @@ struct BoundProfilePackageLoader {
             stage = .metadata(remaining: header.length)
             return .accepted
         case (.metadata(let remaining), 0x88):
-            guard command.count <= remaining, isOneTLV(command) else { return .failed(.storeMetadata, .scp03tStructureError) }
-            do {
-                metadataBytes += try bsp.verifyOnly(command)
-            } catch {
-                return .failed(.storeMetadata, Self.reason(error))
-            }
-            guard remaining - command.count == 0 else {
-                stage = .metadata(remaining: remaining - command.count)
+            guard let (payload, left) = open(command, remaining: remaining, decrypt: false) else { return failure }
+            metadataBytes += payload
+            guard left == 0 else {
+                stage = .metadata(remaining: left)
                 return .accepted
             }
             guard let parsed = try? StoreMetadataRequest(der: metadataBytes) else {
@@ -113,16 +109,10 @@ struct BoundProfilePackageLoader {
             stage = .profileElements(remaining: header.length)
             return .accepted
         case (.profileElements(let remaining), 0x86):
-            guard command.count <= remaining, isOneTLV(command) else {
-                return .failed(.loadProfileElements, .scp03tStructureError)
-            }
-            do {
-                profilePackage += try bsp.verifyAndDecrypt(command)
-            } catch {
-                return .failed(.loadProfileElements, Self.reason(error))
-            }
-            guard remaining - command.count == 0 else {
-                stage = .profileElements(remaining: remaining - command.count)
+            guard let (payload, left) = open(command, remaining: remaining, decrypt: true) else { return failure }
+            profilePackage += payload
+            guard left == 0 else {
+                stage = .profileElements(remaining: left)
                 return .accepted
             }
             guard let metadata, let header = try? ProfilePackage(headerOf: profilePackage),
@@ -157,8 +147,19 @@ struct BoundProfilePackageLoader {
         return plain
     }
 
-    private func isOneTLV(_ command: [UInt8]) -> Bool {
-        (try? TLV(der: command, object: "BPP segment")) != nil
+    /// Opens one `88` or `86` segment of a sequence whose header announced `remaining` more bytes: returns its
+    /// payload and the bytes still announced; `nil` (with `lastFailure` set) when it does not fit, is not one
+    /// TLV or does not verify.
+    private mutating func open(_ command: [UInt8], remaining: Int, decrypt: Bool) -> (payload: [UInt8], remaining: Int)? {
+        lastFailure = .scp03tStructureError
+        guard command.count <= remaining, (try? TLV(der: command, object: "BPP segment")) != nil else { return nil }
+        do {
+            let payload = decrypt ? try bsp.verifyAndDecrypt(command) : try bsp.verifyOnly(command)
+            return (payload, remaining - command.count)
+        } catch {
+            lastFailure = Self.reason(error)
+            return nil
+        }
     }
 
     /// A MAC that does not verify is a security error; anything else about a segment is a structure error.

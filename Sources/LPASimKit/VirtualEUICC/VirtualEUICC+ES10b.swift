@@ -201,7 +201,13 @@ extension VirtualEUICC {
         } catch {
             return .status(0x6A80)
         }
-        let items = pendingNotifications.filter { seqNumber == nil || $0.metadata.seqNumber == seqNumber }
+        // searchCriteria may name an event (`[1]`) instead of a sequence number.
+        let eventValue = tlv.child(0xA0)?.child(0x81)
+        let event = eventValue.flatMap { NotificationEvent(bitStringValue: $0.value) }
+        guard eventValue == nil || event != nil else { return .status(0x6A80) }
+        let items = pendingNotifications.filter {
+            (seqNumber == nil || $0.metadata.seqNumber == seqNumber) && (event == nil || $0.metadata.event == event)
+        }
         return .ok(NotificationCommands.retrieveResponse(items))
     }
 

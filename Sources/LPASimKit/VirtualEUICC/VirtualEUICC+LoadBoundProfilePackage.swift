@@ -23,8 +23,10 @@ extension VirtualEUICC {
         case .complete(let metadata, _):
             let aid = allocateISDP()
             let profile = InstalledProfile(
-                iccid: metadata.iccid, isdpAid: aid, enabled: false, serviceProviderName: metadata.serviceProviderName,
-                profileName: metadata.profileName, profileClass: metadata.profileClass,
+                info: ProfileInfo(
+                    iccid: metadata.iccid, isdpAid: aid, enabled: false, serviceProviderName: metadata.serviceProviderName,
+                    profileName: metadata.profileName, profileClass: metadata.profileClass
+                ),
                 notificationTargets: metadata.notificationConfiguration.map { .init(event: $0.event, address: $0.address) }
             )
             update { $0.profiles.append(profile) }

@@ -11,24 +11,20 @@ extension VirtualEUICC {
             public var address: String
         }
 
-        public var iccid: String
-        public var isdpAid: [UInt8]
-        public var enabled: Bool
-        public var serviceProviderName: String
-        public var profileName: String
-        public var profileClass: Int
+        /// What GetProfilesInfo reports: ICCID, ISD-P AID, state, names and class.
+        public var info: ProfileInfo
         public var notificationTargets: [NotificationTarget]
+
+        public var iccid: String { info.iccid }
+        public var isdpAid: [UInt8] { info.isdpAid }
+        public var enabled: Bool {
+            get { info.enabled }
+            set { info.enabled = newValue }
+        }
 
         /// The address configured for `event`, if the profile asks for that event.
         public func address(for event: NotificationEvent) -> String? {
             notificationTargets.first { $0.event == event }?.address
-        }
-
-        var info: ProfileInfo {
-            ProfileInfo(
-                iccid: iccid, isdpAid: isdpAid, enabled: enabled, serviceProviderName: serviceProviderName,
-                profileName: profileName, profileClass: profileClass
-            )
         }
     }
 

@@ -269,10 +269,28 @@ public final class VirtualEUICC: SimulatedCard {
         case RSPTag.enableProfile: return enableProfile(tlv)
         case RSPTag.disableProfile: return disableProfile(tlv)
         case RSPTag.deleteProfile: return deleteProfile(tlv)
-        case RSPTag.profileInfoList: return .ok(ProfileInfo.listResponse(snapshot.profiles.map(\.info)))
+        case RSPTag.profileInfoList: return getProfilesInfo(tlv)
         case RSPTag.getEuiccData: return getEuiccData(tlv)
         default: return .status(0x6A88)
         }
+    }
+
+    /// GetProfilesInfo: every profile, or those matching `searchCriteria [0]` (ISD-P AID, ICCID or profile
+    /// class). The tag list is not honoured: every ProfileInfo carries the same fields.
+    private func getProfilesInfo(_ tlv: TLV) -> Answer {
+        var profiles = snapshot.profiles.map(\.info)
+        if let criteria = tlv.child(0xA0) {
+            guard let criterion = criteria.children.first else { return .status(0x6A80) }
+            switch criterion.tag {
+            case RSPTag.aid: profiles = profiles.filter { $0.isdpAid == criterion.bytes }
+            case RSPTag.iccid: profiles = profiles.filter { BCD.swapped($0.iccid, byteCount: 10) == criterion.bytes }
+            case 0x95:
+                guard let profileClass = try? criterion.integer(field: "profileClass", in: "BF2D") else { return .status(0x6A80) }
+                profiles = profiles.filter { $0.profileClass == profileClass }
+            default: return .status(0x6A80)
+            }
+        }
+        return .ok(ProfileInfo.listResponse(profiles))
     }
 
     private func getEuiccData(_ tlv: TLV) -> Answer {

@@ -338,6 +338,10 @@ let package = Package(
             name: "LPACoreTests",
             dependencies: [
                 "LPACore",
+                "RSP",
+                "LPAOperator",
+                "LPAIdentity",
+                "LPALab",
                 "LPADomain",
                 "LPAStore",
                 "LPAEdge",

@@ -248,6 +248,9 @@ let package = Package(
                 "LPAEdge",
                 "LPACore",
                 "LPALab",
+                "LPAIdentity",
+                "LPAStore",
+                "LPADomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

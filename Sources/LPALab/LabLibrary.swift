@@ -1,6 +1,6 @@
 /// The device-model library, configuration rule and count settings a lab run loads into lpa-core.
-enum LabLibrary {
-    static func yaml(smdpAddress: String, profileType: String, matchingID: String?) -> String {
+public enum LabLibrary {
+    public static func yaml(smdpAddress: String, profileType: String, matchingID: String?) -> String {
         let matching = matchingID.map { ", matchingID: \"\($0)\"" } ?? ""
         return """
         # Lab libraries for lpa-core: one device model, one rule, one count-setting table.

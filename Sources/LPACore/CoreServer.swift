@@ -52,7 +52,7 @@ public final class CoreServer: Service, Sendable {
                 defaultTrustedRoots: configuration.provisioning.defaultTrustedRoots.isEmpty ? nil : .file(configuration.provisioning.defaultTrustedRoots))
             let edges = self.directory
             let provisioning = ProvisioningService(
-                store: store, es9: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
+                store: store, es9: operators, es2: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
                 settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger)
             try await provisioning.resumeActiveJobs()
             var router = RPCRouter()

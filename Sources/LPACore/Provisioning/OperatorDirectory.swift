@@ -8,25 +8,37 @@ public final class OperatorDirectory: ES9PlusDirectory {
     private let endpoints: [String: OperatorEndpoint]
     private let defaultTrustedRoots: OperatorPEM?
     private let clients = NIOLockedValueBox<[String: ES9PlusClient]>([:])
+    private let orderClients = NIOLockedValueBox<[String: ES2PlusClient]>([:])
+    private let functionRequesterIdentifier: String
 
-    public init(endpoints: [OperatorEndpoint], defaultTrustedRoots: OperatorPEM? = nil) {
+    /// - Parameter functionRequesterIdentifier: who the core is in ES2+ request headers.
+    public init(endpoints: [OperatorEndpoint], defaultTrustedRoots: OperatorPEM? = nil, functionRequesterIdentifier: String = "ServerLPA") {
         self.endpoints = Dictionary(endpoints.map { ($0.smdpAddress.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
         self.defaultTrustedRoots = defaultTrustedRoots
+        self.functionRequesterIdentifier = functionRequesterIdentifier
+    }
+
+    private func endpoint(for smdpAddress: String) throws -> OperatorEndpoint {
+        if let configured = endpoints[smdpAddress.lowercased()] { return configured }
+        if let defaultTrustedRoots { return OperatorEndpoint(smdpAddress: smdpAddress, trustedRoots: defaultTrustedRoots) }
+        throw OperatorDirectoryError.unknownSMDP(smdpAddress)
+    }
+
+    /// The ES2+ client for an SM-DP+ (its configured client certificate is used, as ES2+ usually requires).
+    func es2Client(for smdpAddress: String) throws -> ES2PlusClient {
+        try orderClients.withLockedValue { clients in
+            if let client = clients[smdpAddress.lowercased()] { return client }
+            let client = try ES2PlusClient(endpoint: try endpoint(for: smdpAddress), functionRequesterIdentifier: functionRequesterIdentifier)
+            clients[smdpAddress.lowercased()] = client
+            return client
+        }
     }
 
     public func client(for smdpAddress: String) throws -> any ES9PlusCalls {
         let key = smdpAddress.lowercased()
         return try clients.withLockedValue { clients in
             if let client = clients[key] { return client }
-            let endpoint: OperatorEndpoint
-            if let configured = endpoints[key] {
-                endpoint = configured
-            } else if let defaultTrustedRoots {
-                endpoint = OperatorEndpoint(smdpAddress: smdpAddress, trustedRoots: defaultTrustedRoots)
-            } else {
-                throw OperatorDirectoryError.unknownSMDP(smdpAddress)
-            }
-            let client = try ES9PlusClient(endpoint: endpoint)
+            let client = try ES9PlusClient(endpoint: try endpoint(for: smdpAddress))
             clients[key] = client
             return client
         }
@@ -39,6 +51,11 @@ public final class OperatorDirectory: ES9PlusDirectory {
             return Array(clients.values)
         }
         for client in all { await client.shutdown() }
+        let orders = orderClients.withLockedValue { clients in
+            defer { clients.removeAll() }
+            return Array(clients.values)
+        }
+        for client in orders { await client.shutdown() }
     }
 }
 

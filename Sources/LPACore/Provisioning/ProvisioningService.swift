@@ -45,6 +45,7 @@ public actor ProvisioningService {
 
     private let store: any Store
     private let es9: any ES9PlusDirectory
+    private let es2: (any ES2PlusOrdering)?
     private let settings: Settings
     private let runner: DownloadRunner
     private let links: LinkFactory
@@ -61,11 +62,12 @@ public actor ProvisioningService {
     private let roundTrips: Recorder
     private let outcomes: (confirmed: Counter, failed: Counter)
 
-    public init(store: any Store, es9: any ES9PlusDirectory, links: @escaping LinkFactory, settings: Settings = Settings(),
+    public init(store: any Store, es9: any ES9PlusDirectory, es2: (any ES2PlusOrdering)? = nil, links: @escaping LinkFactory, settings: Settings = Settings(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
                 logger: Logger = Logger(label: "serverlpa.core.provisioning")) {
         self.store = store
         self.es9 = es9
+        self.es2 = es2
         self.settings = settings
         self.links = links
         self.clock = clock
@@ -132,11 +134,32 @@ public actor ProvisioningService {
         if failures.count >= settings.maximumAttempts { return nil }
         if let last = failures.first?.finishedAt, now - last < settings.retryDelaySeconds { return nil }
 
-        let job = ProvisioningJob(
+        var job = ProvisioningJob(
             id: UUID().uuidString.lowercased(), terminalID: record.terminalID, eid: eid, smdpAddress: requirement.smdpAddress,
-            profileType: requirement.profileType, matchingID: requirement.matchingID, previousICCID: device.iccid,
-            createdAt: now, updatedAt: now)
+            profileType: requirement.profileType, matchingID: requirement.matchingID ?? Self.matchingID(fromActivationCode: requirement.activationCode),
+            previousICCID: device.iccid, createdAt: now, updatedAt: now)
         guard try await store.createJob(job) else { return try await store.jobs(terminalID: record.terminalID, limit: 1).first }
+        if requirement.orderViaES2Plus, job.matchingID == nil {
+            // S120: the requirement orders first; the confirmed order's matching ID goes into the download.
+            do {
+                guard let es2 else { throw OperatorDirectoryError.unknownSMDP(requirement.smdpAddress) }
+                job.matchingID = try await es2.orderProfile(smdpAddress: requirement.smdpAddress, eid: eid, profileType: requirement.profileType)
+                job.updatedAt = clock()
+                try await store.saveJob(job)
+                logger.info("profile ordered with ES2+", metadata: ["job": "\(job.id)", "terminal": "\(record.terminalID)"])
+            } catch {
+                let failure = ProvisioningError.wrap(error, step: "ES2+ order")
+                job.state = .failed
+                job.errorCode = failure.code
+                job.errorText = failure.description
+                job.updatedAt = clock()
+                job.finishedAt = job.updatedAt
+                try await store.saveJob(job)
+                outcomes.failed.increment()
+                logger.warning("ES2+ order failed", metadata: ["job": "\(job.id)", "error": "\(failure)"])
+                return job
+            }
+        }
         logger.info("download job created", metadata: [
             "job": "\(job.id)", "terminal": "\(record.terminalID)", "smdp": "\(job.smdpAddress)", "profile_type": "\(job.profileType)",
         ])
@@ -219,6 +242,14 @@ public actor ProvisioningService {
         while !running.isEmpty {
             await withCheckedContinuation { finishedWaiters.append($0) }
         }
+    }
+
+    /// The matching ID of an activation code `1$smdpAddress$matchingId[$…]`.
+    static func matchingID(fromActivationCode code: String?) -> String? {
+        guard let code else { return nil }
+        let parts = code.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0] == "1", !parts[2].isEmpty else { return nil }
+        return String(parts[2])
     }
 
     // MARK: Queue

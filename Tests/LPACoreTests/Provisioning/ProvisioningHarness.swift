@@ -119,13 +119,13 @@ struct ProvisioningHarness {
     let directory: URL
     let device: DownloadRunner.Device
 
-    static func make(packageSize: Int = 6000, faults: SMDPFaults = SMDPFaults()) async throws -> ProvisioningHarness {
+    static func make(packageSize: Int = 6000, faults: SMDPFaults = SMDPFaults(), autoOrder: Bool = true) async throws -> ProvisioningHarness {
         let pki = try RSPTestPKI.create()
         var configuration = SMDPConfiguration(address: "smdp.test", profileTypes: [
             ProfileType(name: "iot", serviceProviderName: "Test Operator", profileName: "IoT", iccidPrefix: "8999001",
                         packageSize: packageSize, notificationEvents: [.install, .enable]),
         ])
-        configuration.autoOrderProfileType = "iot"
+        configuration.autoOrderProfileType = autoOrder ? "iot" : nil
         let simulator = try SMDPSimulator(pki: pki, configuration: configuration)
         await simulator.setFaults(faults)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lpa-provisioning-\(UUID().uuidString)")
@@ -158,4 +158,35 @@ struct ProvisioningHarness {
 struct HarnessError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// ES2+ ordering straight into the SM-DP+ simulator's engine.
+struct SimulatorES2: ES2PlusOrdering {
+    let simulator: SMDPSimulator
+
+    func orderProfile(smdpAddress: String, eid: String, profileType: String) async throws -> String {
+        do {
+            let iccid = try await simulator.downloadOrder(eid: eid, profileType: profileType)
+            return try await simulator.confirmOrder(iccid: iccid, eid: eid, releaseFlag: true).matchingId
+        } catch {
+            throw OperatorError.failed(error.statusCodeData)
+        }
+    }
+}
+
+extension ProvisioningHarness {
+    /// The device as lpa-core stores it after registration, with `requirement`.
+    func record(_ requirement: DataConfigurationRequirement, iccid: String? = nil) -> DeviceRecord {
+        DeviceRecord(terminalID: device.terminalID, model: "M", fields: ["eid": device.eid, "imei": device.imei ?? "", "iccid": iccid ?? device.iccid ?? ""],
+                     requirement: requirement, heartbeatIntervalSeconds: 60, historyLimit: 10, firstSeen: 1, lastRegistered: 1)
+    }
+
+    func service(es2: Bool = false, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+                 returnTimeout: Int64 = 600) -> ProvisioningService {
+        let link = self.link
+        var settings = ProvisioningService.Settings()
+        settings.returnTimeoutSeconds = returnTimeout
+        return ProvisioningService(store: store, es9: SimulatorES9(simulator: simulator), es2: es2 ? SimulatorES2(simulator: simulator) : nil,
+                                   links: { _ in link }, settings: settings, clock: clock)
+    }
 }

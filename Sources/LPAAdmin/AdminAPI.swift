@@ -158,7 +158,9 @@ public struct AdminAPI: Sendable {
             return AdminJSON.response(entry)
         }
         case (.get, "/metrics"): return { _, _ in
-            guard let metrics else { throw AdminError.notFound("metrics are not exported by this process") }
+            guard let metrics else {
+                throw AdminError(.serviceUnavailable, "METRICS_UNAVAILABLE", "this process exports no metrics")
+            }
             await refreshGauges()
             return Response(status: .ok, headers: [.contentType: PrometheusExport.contentType],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))

@@ -139,11 +139,12 @@ final class FleetImportTests: XCTestCase {
 
         // One bad row near the end: everything is validated and staged, then nothing applies.
         let rejected = try await client.stream(.POST, "/v1/fleet/imports", contentType: "text/csv",
-                                               body: GeneratedFleet(rows: rows, bad: { $0 == rows - 10 ? "\(Fleet.eid($0)),GHOST,,,,," : nil }))
+                                               body: GeneratedFleet(rows: rows, bad: { $0 == rows - 10 ? "\(Fleet.eid($0)),,GHOST,,,,\n" : nil }))
         XCTAssertEqual(rejected.status, 422, rejected.text)
         let report = try rejected.decode(FleetImportReport.self)
         XCTAssertEqual(report.fleetImport.rowCount, rows)
         XCTAssertEqual(report.errors.map(\.line), [rows - 10 + 1])
+        XCTAssertEqual(report.errors.map(\.code), ["fleet.unknown_model"])
         let unchanged = try await harness.store.fleetEntry(eid: Fleet.eid(50_000))
         XCTAssertNil(unchanged)
 

@@ -18,9 +18,11 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
     public var nodeID: String = ProcessInfo.processInfo.hostName
     /// Profile downloads (S120–S150): limits, timeouts and the SM-DP+ endpoints.
     public var provisioning = Provisioning()
+    /// The admin HTTP API; nil (no `admin` section) serves none.
+    public var admin: Admin?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, store, libraries, presence, nodeID, provisioning
+        case listen, tls, store, libraries, presence, nodeID, provisioning, admin
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -155,6 +157,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         libraries = try c.decodeIfPresent(String.self, forKey: .libraries) ?? d.libraries
         presence = try c.decodeIfPresent(Presence.self, forKey: .presence) ?? d.presence
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
+        admin = try c.decodeIfPresent(Admin.self, forKey: .admin)
     }
 
     public func validate() throws {
@@ -177,6 +180,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         guard presence.reportDelaySeconds >= 0, presence.graceSeconds >= 0 else {
             throw fail("presence.reportDelaySeconds and presence.graceSeconds: must not be negative")
         }
+        try admin?.validate()
     }
 
     public var presencePolicy: OnlineDictionary.Policy {

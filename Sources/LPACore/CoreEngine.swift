@@ -112,19 +112,26 @@ public actor CoreEngine {
             return .refused(refusal)
         case .success(let (model, imported)):
             let existing = try await store.device(terminalID: request.terminalID)
-            let rule = rules.evaluate(model: model.code, fields: imported, tags: existing?.tags ?? [])
+            // A fleet import may have named this device before it connected: its tags are the
+            // device's tags for the rules, and its target profile, when given, is the requirement.
+            var fleet: FleetEntry?
+            if let eid = fields["eid"] { fleet = try await store.fleetEntry(eid: eid) }
+            let tags = fleet?.tags ?? existing?.tags ?? []
+            let rule = rules.evaluate(model: model.code, fields: imported, tags: tags)
+            let requirement = fleet?.target ?? rule?.requirement
             // Keep settings the count-setting table already chose for this device and model.
             let keep = existing.map { $0.model == model.code } ?? false
             let interval = keep ? existing!.heartbeatIntervalSeconds : model.heartbeatIntervalSeconds
             let limit = keep ? existing!.historyLimit : model.historyLimit
             let record = DeviceRecord(
-                terminalID: request.terminalID, model: model.code, fields: imported, tags: existing?.tags ?? [],
-                ruleName: rule?.name, requirement: rule?.requirement, heartbeatIntervalSeconds: interval, historyLimit: limit,
+                terminalID: request.terminalID, model: model.code, fields: imported, tags: tags,
+                ruleName: fleet?.target == nil ? rule?.name : nil, requirement: requirement, heartbeatIntervalSeconds: interval, historyLimit: limit,
                 firstSeen: existing?.firstSeen ?? now, lastRegistered: now)
             try await store.upsertDevice(record)
             try await store.recordRegistrationAttempt(RegistrationAttempt(
                 terminalID: request.terminalID, at: now, edgeNodeID: request.edgeNodeID, remoteAddress: request.remoteAddress,
-                outcome: "ACCEPTED", detail: rule.map { "rule \($0.name)" } ?? "no configuration rule matched"))
+                outcome: "ACCEPTED", detail: fleet?.target != nil ? "target profile from fleet import \(fleet!.importID)"
+                    : rule.map { "rule \($0.name)" } ?? "no configuration rule matched"))
             let version = (settingsCache[request.terminalID]?.version ?? 0) &+ 1
             settingsCache[request.terminalID] = (model.code, interval, limit, version)
             try await presence.heard([(request.terminalID, now, interval, "registered")])

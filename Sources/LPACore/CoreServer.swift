@@ -18,12 +18,21 @@ public final class CoreServer: Service, Sendable {
     private let state = NIOLockedValueBox<(store: (any Store)?, engine: CoreEngine?, rpc: RPCServer?, sweep: Task<Void, Never>?,
                                           provisioning: ProvisioningService?, operators: OperatorDirectory?)>((nil, nil, nil, nil, nil, nil))
 
+    /// The admin API: how to start it, and the running server.
+    private let admin: (starter: CoreAdminStarter?, running: NIOLockedValueBox<(any CoreAdminServer)?>)
+
+    /// `admin` starts the admin API when the configuration has an `admin` section.
     public init(configuration: CoreConfiguration, logger: Logger,
-                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+                admin: CoreAdminStarter? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
+        self.admin = (admin, NIOLockedValueBox(nil))
     }
+
+    /// Where the admin API listens, when it runs.
+    public var adminAddress: SocketAddress? { admin.running.withLockedValue { $0?.localAddress } }
 
     public var engine: CoreEngine? { state.withLockedValue { $0.engine } }
     public var provisioning: ProvisioningService? { state.withLockedValue { $0.provisioning } }
@@ -55,6 +64,19 @@ public final class CoreServer: Service, Sendable {
                 store: store, es9: operators, es2: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
                 settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger)
             try await provisioning.resumeActiveJobs()
+
+            // MARK: Admin API (LPAAdmin), when configured
+            if let settings = configuration.admin {
+                if let starter = admin.starter {
+                    let server = try await starter(CoreAdminContext(settings: settings, store: store, engine: engine,
+                                                                    provisioning: provisioning, logger: logger, clock: clock))
+                    admin.running.withLockedValue { $0 = server }
+                    logger.info("admin API listening", metadata: ["address": "\(server.localAddress)"])
+                } else {
+                    logger.warning("the configuration has an admin section but this process has no admin API")
+                }
+            }
+
             var router = RPCRouter()
             router.register(edgeToCore: CoreRPCService(engine: engine, directory: directory, provisioning: provisioning, logger: logger))
             let directory = self.directory
@@ -103,6 +125,7 @@ public final class CoreServer: Service, Sendable {
             return r
         }
         sweep?.cancel()
+        await admin.running.withLockedValue { s in defer { s = nil }; return s }?.stop()
         await rpc?.shutdown()
         await provisioning?.waitUntilIdle()
         await operators?.shutdown()

@@ -16,7 +16,7 @@ public struct HeartbeatWindow: Codable, Sendable, Hashable {
 
 /// A terminal's entry in the online dictionary (claim 5).
 public struct PresenceRecord: Codable, Sendable, Hashable {
-    public enum State: String, Codable, Sendable {
+    public enum State: String, Codable, Sendable, CaseIterable {
         case online
         case offline
     }

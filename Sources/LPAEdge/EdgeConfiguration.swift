@@ -19,9 +19,30 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
     public var drainSeconds: Double = 10
     /// A name for this edge in logs and (later) the core's routing table.
     public var nodeID: String = ProcessInfo.processInfo.hostName
+    /// The Prometheus endpoint (`GET /metrics`, plain HTTP) that `lpa-edge` serves.
+    public var metrics: Metrics = Metrics()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, limits, heartbeat, core, identityBinding, drainSeconds, nodeID
+        case listen, tls, limits, heartbeat, core, identityBinding, drainSeconds, nodeID, metrics
+    }
+
+    public struct Metrics: Codable, Sendable, Equatable {
+        public var enabled: Bool = true
+        public var host: String = "127.0.0.1"
+        /// Port 0 picks a free port.
+        public var port: Int = 9464
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case enabled, host, port }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+        }
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -180,12 +201,14 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         identityBinding = try c.decodeIfPresent([IdentityBindingRule].self, forKey: .identityBinding) ?? d.identityBinding
         drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
+        metrics = try c.decodeIfPresent(Metrics.self, forKey: .metrics) ?? d.metrics
     }
 
     /// Checks ranges that decoding alone cannot.
     public func validate() throws {
         func fail(_ s: String) -> ConfigurationError { ConfigurationError(file: "", detail: s) }
         guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
+        guard (0...65535).contains(metrics.port) else { throw fail("metrics.port: \(metrics.port) is not a TCP port") }
         guard limits.maxConnections > 0 else { throw fail("limits.maxConnections: must be positive") }
         guard limits.maxFrameBytes >= 64, limits.maxFrameBytes <= 2 * 1024 * 1024 else {
             throw fail("limits.maxFrameBytes: must be between 64 and 2097152")

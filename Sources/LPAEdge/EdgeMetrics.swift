@@ -5,7 +5,6 @@ import TerminalProtocol
 /// reason codes so the same failure has the same name in logs, metrics and the terminal protocol.
 public struct EdgeMetrics: Sendable {
     public let connectionsOpen = Meter(label: "lpa_edge_connections_open")
-    public let connectionsRefused = Counter(label: "lpa_edge_connections_refused_total")
     public let handshakes = Counter(label: "lpa_edge_tls_handshakes_total", dimensions: [("result", "ok")])
     public let handshakesResumed = Counter(label: "lpa_edge_tls_handshakes_total", dimensions: [("result", "resumed")])
     public let sessionsActive = Meter(label: "lpa_edge_sessions_active")

@@ -153,6 +153,46 @@ public enum Migrations {
             """,
             "CREATE INDEX euicc_notifications_due ON euicc_notifications (acknowledged_at, next_attempt_at)",
         ]),
+        Migration(version: 3, statements: [
+            """
+            CREATE TABLE fleet_imports (
+                id TEXT PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('staging', 'applied', 'rejected')),
+                created_at INTEGER NOT NULL,
+                finished_at INTEGER,
+                row_count INTEGER NOT NULL,
+                error_count INTEGER NOT NULL
+            ) STRICT
+            """,
+            """
+            CREATE TABLE fleet_import_rows (
+                import_id TEXT NOT NULL,
+                line INTEGER NOT NULL,
+                eid TEXT NOT NULL,
+                imei TEXT,
+                iccid TEXT,
+                model TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                target TEXT,
+                PRIMARY KEY (import_id, line)
+            ) STRICT, WITHOUT ROWID
+            """,
+            "CREATE INDEX fleet_import_rows_eid ON fleet_import_rows (import_id, eid, line)",
+            """
+            CREATE TABLE fleet_entries (
+                eid TEXT PRIMARY KEY,
+                imei TEXT,
+                iccid TEXT,
+                model TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                target TEXT,
+                import_id TEXT NOT NULL,
+                imported_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX fleet_entries_import ON fleet_entries (import_id)",
+            "CREATE INDEX devices_rule ON devices (rule_name)",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -286,6 +326,48 @@ public enum Migrations {
             )
             """,
             "CREATE INDEX euicc_notifications_due ON euicc_notifications (acknowledged_at, next_attempt_at)",
+        ]),
+        Migration(version: 3, statements: [
+            """
+            CREATE TABLE fleet_imports (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('staging', 'applied', 'rejected')),
+                created_at BIGINT NOT NULL,
+                finished_at BIGINT,
+                row_count BIGINT NOT NULL,
+                error_count BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE fleet_import_rows (
+                import_id TEXT COLLATE "C" NOT NULL,
+                line BIGINT NOT NULL,
+                eid TEXT COLLATE "C" NOT NULL,
+                imei TEXT,
+                iccid TEXT,
+                model TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                target TEXT,
+                PRIMARY KEY (import_id, line)
+            )
+            """,
+            "CREATE INDEX fleet_import_rows_eid ON fleet_import_rows (import_id, eid, line)",
+            """
+            CREATE TABLE fleet_entries (
+                eid TEXT COLLATE "C" PRIMARY KEY,
+                imei TEXT,
+                iccid TEXT,
+                model TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                target TEXT,
+                import_id TEXT COLLATE "C" NOT NULL,
+                imported_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX fleet_entries_import ON fleet_entries (import_id)",
+            "CREATE INDEX devices_rule ON devices (rule_name)",
+            // Jobs are compared with devices by terminal id (device listings); same collation as devices.
+            "ALTER TABLE provisioning_jobs ALTER COLUMN terminal_id TYPE TEXT COLLATE \"C\"",
         ]),
     ]
 

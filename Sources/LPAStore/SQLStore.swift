@@ -270,7 +270,7 @@ public class SQLStore: Store, @unchecked Sendable {
     }
 
     @discardableResult
-    private func write(_ input: StoreInput, exclusive: [String] = [], _ statements: [SQLStatement]) async throws -> [Int] {
+    func write(_ input: StoreInput, exclusive: [String] = [], _ statements: [SQLStatement]) async throws -> [Int] {
         guard !statements.isEmpty else { return [] }
         return try await executor.write(input.operation, exclusive: exclusive, statements)
     }

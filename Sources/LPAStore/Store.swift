@@ -23,11 +23,16 @@ public protocol Store: Sendable {
     // MARK: Count-setting tables
     func upsertCountSettingTable(_ table: CountSettingTable) async throws
     func countSettingTables() async throws -> [CountSettingTable]
+    /// Removes the table of `model`; returns whether one was stored.
+    func deleteCountSettingTable(model: String) async throws -> Bool
 
     // MARK: Devices
     func upsertDevice(_ device: DeviceRecord) async throws
     func device(terminalID: String) async throws -> DeviceRecord?
     func deviceCount() async throws -> Int
+    /// Registered devices matching `query`, in terminal-id order from `query.after`, at most
+    /// `query.limit` (1...1000), with presence and newest job state.
+    func devices(_ query: DeviceQuery) async throws -> DevicePage
     /// Updates only the heartbeat interval and history limit of a device.
     func updateDeviceSettings(terminalID: String, heartbeatIntervalSeconds: Int, historyLimit: Int) async throws
     func recordRegistrationAttempt(_ attempt: RegistrationAttempt) async throws
@@ -77,7 +82,38 @@ public protocol Store: Sendable {
     func notificationsToRemove(eid: String) async throws -> [NotificationRecord]
     func notifications(eid: String) async throws -> [NotificationRecord]
 
+    // MARK: Fleet imports (devices known before they connect)
+
+    /// Records a new import in state `staging`. Throws ``StoreError/Kind/invalidInput`` when the id is taken.
+    func beginFleetImport(_ fleetImport: FleetImport) async throws
+    /// Adds rows to a staging import. Staged rows are invisible as fleet entries until
+    /// ``finishFleetImport(id:apply:rowCount:errorCount:at:)`` applies them.
+    func stageFleetRows(importID: String, _ rows: [StagedFleetRow]) async throws
+    /// Later rows of a staging import whose EID an earlier row already has, in line order.
+    func fleetImportDuplicates(importID: String, limit: Int) async throws -> [FleetImportDuplicate]
+    /// Ends a staging import in one transaction: `apply` turns every staged row into a fleet entry
+    /// (replacing entries with the same EID); otherwise the import is rejected. Staged rows are
+    /// removed either way. Throws ``StoreError/Kind/invalidInput`` when the import is not staging.
+    @discardableResult
+    func finishFleetImport(id: String, apply: Bool, rowCount: Int, errorCount: Int, at: Int64) async throws -> FleetImport
+    func fleetImport(id: String) async throws -> FleetImport?
+    func fleetEntry(eid: String) async throws -> FleetEntry?
+    /// Fleet entries in EID order after `after`.
+    func fleetEntries(after: String?, limit: Int) async throws -> [FleetEntry]
+
     func close() async throws
+}
+
+/// One validated row of a fleet file waiting in its import's staging area.
+public struct StagedFleetRow: Sendable, Hashable {
+    /// Line in the file (the header is line 1).
+    public var line: Int
+    public var entry: FleetEntry
+
+    public init(line: Int, entry: FleetEntry) {
+        self.line = line
+        self.entry = entry
+    }
 }
 
 /// A store failure naming the operation and the cause.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import LPAConfig
+import LPAAdmin
 import LPACore
+import LPAMetricsExport
 import LPAStore
 import Logging
 import ServiceLifecycle
@@ -18,10 +20,11 @@ struct LPACoreCommand: AsyncParsableCommand {
               lpa-core serve --store postgres://lpa@127.0.0.1/lpa
               lpa-core import libraries.yaml              # validate and store device models, rules, count settings
               lpa-core serve --print-config --json
+              lpa-core admin devices list --presence offline --token $TOKEN
 
             Exit codes: 0 success, 2 bad configuration or library file, 1 any other failure.
             """,
-        subcommands: [Serve.self, Import.self],
+        subcommands: [Serve.self, Import.self, Admin.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -111,7 +114,9 @@ struct Serve: AsyncParsableCommand {
         if let dir = StoreDirectory.of(configuration.store) {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        let server = CoreServer(configuration: configuration, logger: logger)
+        // Before any service creates its metrics, so they all land in the Prometheus registry.
+        let metrics = configuration.admin == nil ? nil : PrometheusExport.shared
+        let server = CoreServer(configuration: configuration, logger: logger, admin: AdminServer.starter(metrics: metrics))
         do {
             try await server.start()
         } catch {

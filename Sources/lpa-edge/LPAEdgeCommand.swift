@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LPAConfig
 import LPAEdge
+import LPAMetricsExport
 import Logging
 import ServiceLifecycle
 import TerminalProtocol
@@ -90,6 +91,8 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "lpa-edge")
+        // Before any server creates its metrics, so they all land in the Prometheus registry.
+        let export = configuration.metrics.enabled ? PrometheusExport.shared : nil
         let settings = TerminalSettings(
             heartbeatIntervalSeconds: UInt32(configuration.heartbeat.defaultIntervalSeconds),
             historyLimit: UInt32(configuration.heartbeat.defaultHistoryLimit),
@@ -114,9 +117,20 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
+        var metricsListener: HTTPListener?
+        if let export {
+            do {
+                metricsListener = try await export.startListener(host: configuration.metrics.host, port: configuration.metrics.port, logger: logger)
+                logger.info("metrics listening", metadata: ["address": "\(metricsListener!.localAddress)"])
+            } catch {
+                logger.critical("cannot serve metrics", metadata: ["error": "\(error)"])
+                throw ExitCode(2)
+            }
+        }
         let group = ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
+        await metricsListener?.stop()
         await rpcLink?.shutdown()
     }
 }

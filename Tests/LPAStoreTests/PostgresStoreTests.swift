@@ -25,4 +25,7 @@ final class PostgresStoreTests: StoreTestCase {
     func testConcurrentBatchesOnSharedRowsAllLand() async throws { try await behaviour { try await $0.concurrentBatchesOnSharedRowsAllLand() } }
     func testFailedTransactionsLeaveNoPartialState() async throws { try await behaviour { try await $0.failedTransactionsLeaveNoPartialState() } }
     func testClosedStoreRefusesWork() async throws { try await behaviour { try await $0.closedStoreRefusesWork() } }
+    func testDevicesAreListedWithFiltersAndCursor() async throws { try await behaviour { try await $0.devicesAreListedWithFiltersAndCursor() } }
+    func testFleetImportsApplyAllRowsAtOnceOrNone() async throws { try await behaviour { try await $0.fleetImportsApplyAllRowsAtOnceOrNone() } }
+    func testCountSettingTablesCanBeDeleted() async throws { try await behaviour { try await $0.countSettingTablesCanBeDeleted() } }
 }

@@ -1,0 +1,23 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+extension PrometheusExport {
+    /// Adds `GET path` answering with ``render()``; `beforeScrape` runs first (to refresh gauges
+    /// computed on demand).
+    public func addRoute<Context: RequestContext>(to router: Router<Context>, path: RouterPath = "/metrics",
+                                                  beforeScrape: @escaping @Sendable () async -> Void = {}) {
+        router.get(path) { _, _ -> Response in
+            await beforeScrape()
+            return Response(status: .ok, headers: [.contentType: Self.contentType],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.render())))
+        }
+    }
+
+    /// A listener serving only `GET /metrics` (the edge's metrics port).
+    public func startListener(host: String, port: Int, logger: Logger) async throws -> HTTPListener {
+        let router = Router(context: BasicRequestContext.self)
+        addRoute(to: router)
+        return try await HTTPListener.start(router: router, host: host, port: port, logger: logger)
+    }
+}

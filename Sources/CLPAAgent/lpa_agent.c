@@ -358,6 +358,7 @@ static void on_channel_open(lpa_agent *a, const Serverlpa__Terminal__V1__Channel
     size_t cap, len = 0;
     uint16_t sw = 0;
     uint8_t channel = 0;
+    const char *detail = NULL;
     int rc;
 
     if (req->aid.len > 16) {
@@ -367,13 +368,13 @@ static void on_channel_open(lpa_agent *a, const Serverlpa__Terminal__V1__Channel
     cap = arena_scratch(a, &scratch);
     res.request_id = req->request_id;
     if (cap < 270) {
-        res.detail = "agent arena too small for a SELECT response";
+        detail = "agent arena too small for a SELECT response";
     } else if (a->cfg.apdu.open_channel) {
         rc = a->cfg.apdu.open_channel(a->cfg.apdu.ctx, req->aid.data, req->aid.len, &channel, &sw, scratch, cap, &len);
         if (rc != LPA_OK || channel > LPA_MAX_CHANNEL) {
             channel = 0;
             len = 0;
-            res.detail = "the modem could not open a logical channel";
+            detail = "the modem could not open a logical channel";
         }
     } else {
         /* MANAGE CHANNEL open, then SELECT by AID on the new channel. */
@@ -381,12 +382,12 @@ static void on_channel_open(lpa_agent *a, const Serverlpa__Terminal__V1__Channel
         uint8_t select[5 + 16 + 1];
         rc = lpa_apdu_exchange(&a->cfg.apdu, manage_open, sizeof manage_open, scratch, cap, &len);
         if (rc != LPA_OK) {
-            res.detail = "MANAGE CHANNEL failed without a status word";
+            detail = "MANAGE CHANNEL failed without a status word";
             len = 0;
         } else {
             sw = (uint16_t)(scratch[len - 2] << 8 | scratch[len - 1]);
             if (sw != 0x9000u || len != 3 || scratch[0] == 0 || scratch[0] > LPA_MAX_CHANNEL) {
-                res.detail = "MANAGE CHANNEL did not open a channel";
+                detail = "MANAGE CHANNEL did not open a channel";
                 if (sw == 0x9000u) sw = 0x6A81u;
                 len = 0;
             } else {
@@ -400,15 +401,15 @@ static void on_channel_open(lpa_agent *a, const Serverlpa__Terminal__V1__Channel
                 select[5 + req->aid.len] = 0x00;
                 rc = lpa_apdu_exchange(&a->cfg.apdu, select, 6 + req->aid.len, scratch, cap, &len);
                 if (rc != LPA_OK) {
-                    res.detail = "SELECT failed without a status word";
+                    detail = "SELECT failed without a status word";
                     sw = 0;
                     len = 0;
                 } else {
                     sw = (uint16_t)(scratch[len - 2] << 8 | scratch[len - 1]);
                     len -= 2;
-                    if (sw != 0x9000u && (sw & 0xFF00u) != 0x9100u) res.detail = "SELECT of the AID failed";
+                    if (sw != 0x9000u && (sw & 0xFF00u) != 0x9100u) detail = "SELECT of the AID failed";
                 }
-                if (res.detail) {
+                if (detail) {
                     /* The application is not there: give the channel back. */
                     uint8_t manage_close[4] = {0x00, 0x70, 0x80, 0x00};
                     uint8_t r[2 + 2];
@@ -423,6 +424,7 @@ static void on_channel_open(lpa_agent *a, const Serverlpa__Terminal__V1__Channel
     }
     if (channel) a->stats.channels_opened++;
     res.channel = channel;
+    if (detail) res.detail = (char *)detail;
     res.sw = sw;
     res.select_response.data = len ? scratch : NULL;
     res.select_response.len = len;

@@ -430,6 +430,32 @@ static void batch_result_larger_than_the_buffer_is_a_card_error(void) {
     free_frame(f);
 }
 
+static void small_device_profile_runs_a_full_frame_batch(void) {
+    /* The footprint's small profile: 2 KiB frames, 1 KiB transmit, 2.5 KiB arena. Seven STORE DATA
+     * blocks of 255 bytes make the largest batch that fits such a frame. */
+    static char hex[7][2 * 260 + 1];
+    const char *apdus[7];
+    Frame *f;
+    size_t i, j;
+    rig_init(&rig, 2048 + 3, 1024, 2048 + 512);
+    rig_welcome(&rig, 30);
+    for (i = 0; i < 7; i++) {
+        memcpy(hex[i], "81E21100FF", 10);
+        for (j = 0; j < 255; j++) memcpy(hex[i] + 10 + 2 * j, "A5", 2);
+        hex[i][520] = 0;
+        apdus[i] = hex[i];
+    }
+    send_batch(21, 1, apdus, 7, NULL, 0);
+    f = batch_result();
+    if (f) {
+        CHECK_EQ(f->apdu_batch_result->status, SERVERLPA__TERMINAL__V1__BATCH_STATUS__BATCH_OK);
+        CHECK_EQ(f->apdu_batch_result->n_responses, 7);
+    }
+    free_frame(f);
+    CHECK_EQ(rig.card.n_cmd, 7);
+    CHECK(rig.agent.arena.high_water <= 2048 + 512);
+}
+
 static void batch_outside_the_limits_is_a_violation(void) {
     const char *apdus[] = {"80E2910000"};
     const uint32_t bad_sw[] = {0x19000};
@@ -768,6 +794,7 @@ const test_case agent_tests[] = {
     {"agent/batch_accept_list_replaces_the_default", batch_accept_list_replaces_the_default},
     {"agent/batch_card_error_and_rejection", batch_card_error_and_rejection},
     {"agent/batch_result_larger_than_the_buffer_is_a_card_error", batch_result_larger_than_the_buffer_is_a_card_error},
+    {"agent/small_device_profile_runs_a_full_frame_batch", small_device_profile_runs_a_full_frame_batch},
     {"agent/batch_outside_the_limits_is_a_violation", batch_outside_the_limits_is_a_violation},
     {"agent/channel_open_uses_manage_channel_and_select", channel_open_uses_manage_channel_and_select},
     {"agent/channel_open_without_a_free_channel", channel_open_without_a_free_channel},

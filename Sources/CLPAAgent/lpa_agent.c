@@ -609,6 +609,7 @@ static void handle_frame(lpa_agent *a, const Frame *f) {
         if ((uint32_t)(a->seq - f->heartbeat_ack->seq) < (uint32_t)(a->seq - a->acked_seq)) {
             a->acked_seq = f->heartbeat_ack->seq;
             a->stats.heartbeat_acks++;
+            logf_(a, LPA_LOG_DEBUG, "heartbeat %lu acknowledged", (unsigned long)a->acked_seq);
         }
         return;
     case SERVERLPA__TERMINAL__V1__FRAME__BODY_SETTINGS:

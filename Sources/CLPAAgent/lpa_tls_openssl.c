@@ -70,6 +70,10 @@ int lpa_tls_openssl_init(lpa_tls_openssl *t, const lpa_openssl_config *config) {
         goto fail;
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* A server that closes without close_notify has still closed: report it as such, not as an error. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
     t->ssl_ctx = ctx;
     return LPA_OK;
 fail:

@@ -32,5 +32,6 @@ typedef struct test_case {
 } test_case;
 
 /* Each test file exports its table, terminated by {NULL, NULL}. */
-extern const test_case frame_tests[], batch_tests[], agent_tests[], config_tests[], at_tests[];
+extern const test_case frame_tests[], batch_tests[], agent_tests[], config_tests[], at_tests[],
+    loopback_tests[];
 #endif

@@ -6,7 +6,7 @@
 int test_checks, test_failures;
 
 int main(int argc, char **argv) {
-    const test_case *suites[] = {frame_tests, batch_tests, agent_tests, config_tests, at_tests};
+    const test_case *suites[] = {frame_tests, batch_tests, agent_tests, config_tests, at_tests, loopback_tests};
     size_t s;
     int tests = 0, failed = 0;
     for (s = 0; s < sizeof suites / sizeof suites[0]; s++) {

@@ -85,6 +85,7 @@ int main(int argc, char **argv) {
     const char *path = NULL;
     int once = 0, i, rc = 0;
     struct sigaction sa;
+    sigset_t unblock;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) once = 1;
@@ -162,6 +163,11 @@ int main(int argc, char **argv) {
     cfg.arena_size = conf.max_frame + conf.max_frame / 4 + 4096;
     if (lpa_agent_init(&agent, &cfg) != LPA_OK) return 78;
 
+    /* A parent may hand down blocked signals (thread pools often block them): take SIGTERM back. */
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGTERM);
+    sigaddset(&unblock, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);

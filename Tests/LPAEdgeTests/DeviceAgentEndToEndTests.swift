@@ -32,14 +32,6 @@ final class DeviceAgentEndToEndTests: XCTestCase {
         return binary
     }
 
-    func eventually(_ what: String, timeout: TimeInterval = 20, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() > deadline { throw WaitTimeout(what: what) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     func testAgentRegistersHeartbeatsRunsBatchesAndSaysGoodbye() async throws {
         let binary = try agentBinary()
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lpa-agent-e2e-\(UUID().uuidString)")

@@ -172,7 +172,9 @@ typedef struct lpa_agent_config {
     size_t rx_size;
     uint8_t *tx_buf;       /**< one outgoing frame; bounds an ApduBatchResult */
     size_t tx_size;
-    uint8_t *arena_buf;    /**< protobuf-c's decoded messages; about rx_size + 512 is enough for any frame that fits */
+    uint8_t *arena_buf;    /**< protobuf-c's decoded messages: the bytes of one frame plus ~24 bytes per APDU and the
+                                message structs; rx_size + 512 holds a frame of full 255-byte STORE DATA blocks, and a
+                                frame that does not fit is refused with a logged reason */
     size_t arena_size;
 } lpa_agent_config;
 

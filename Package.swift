@@ -44,6 +44,13 @@ let package = Package(
             dependencies: ["CProtobufC"],
             path: "Sources/CTerminalProto"
         ),
+        // The device agent in C (also built on its own by Sources/CLPAAgent/Makefile, with lpa-agent and its tests).
+        .target(
+            name: "CLPAAgent",
+            dependencies: ["CTerminalProto", "CProtobufC", "COpenSSL"],
+            path: "Sources/CLPAAgent",
+            exclude: ["Makefile", "program", "tests"]
+        ),
 
         // MARK: Bottom layer: crypto, TLS, wire formats
         .target(

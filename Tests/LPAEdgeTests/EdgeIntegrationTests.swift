@@ -15,6 +15,15 @@ struct WaitTimeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
+/// Waits (bounded) until `condition` holds, polling every 20 ms.
+func eventually(_ what: String, timeout: TimeInterval = 15, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        if Date() > deadline { throw WaitTimeout(what: what) }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
 final class EdgeIntegrationTests: XCTestCase {
     static let pkiDirectory: URL = {
         let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lpa-edge-it-\(UUID().uuidString)")
@@ -49,15 +58,6 @@ final class EdgeIntegrationTests: XCTestCase {
         return try FleetSimulator(
             target: FleetTarget(host: "127.0.0.1", port: edge.localAddress!.port!, serverName: "localhost", trustRoots: .file("\(pki)/fleet-ca.pem")),
             devices: devices, behaviour: behaviour)
-    }
-
-    /// Waits (bounded) until `condition` holds.
-    func eventually(_ what: String, timeout: TimeInterval = 15, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() > deadline { throw WaitTimeout(what: what) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 
     func testFleetConnectsHeartbeatsAnswersBatchesAndDrains() async throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LPAIdentity
 import LPASimKit
 import NIOCore
 
@@ -38,6 +39,15 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated local addresses to connect from (e.g. 127.0.0.2,127.0.0.3).")
     var sourceAddresses: String?
 
+    @Option(help: "Folder of an RSP test PKI (as `lpa-sim smdp --pki` writes it): each terminal gets a virtual eUICC minted under its EUM; without it, terminals carry a placeholder card.")
+    var rsp: String?
+
+    @Option(help: "Folder where the virtual eUICCs keep their state between runs (with --rsp).")
+    var cardState: String?
+
+    @Option(help: "Radio link of the terminals: \(LinkProfile.all.map(\.name).joined(separator: ", ")).")
+    var link: String = "none"
+
     @Flag(help: "Print the final counts as one JSON object.")
     var json = false
 
@@ -57,7 +67,20 @@ struct FleetCommand: AsyncParsableCommand {
         behaviour.connectRatePerSecond = connectRate
         behaviour.sourceAddresses = sourceAddresses?.split(separator: ",").map(String.init) ?? []
         let target = FleetTarget(host: String(edge[..<colon]), port: port, serverName: serverName, trustRoots: .file("\(pki)/fleet-ca.pem"))
-        let fleet = try FleetSimulator(target: target, devices: devices, behaviour: behaviour)
+        guard let linkProfile = LinkProfile.named(link) else { throw ValidationError("--link must be one of \(LinkProfile.all.map(\.name).joined(separator: ", "))") }
+        behaviour.link = linkProfile
+        var identities: [String: VirtualEUICC.Identity] = [:]
+        if let rsp {
+            let pki = try RSPTestPKI.load(from: URL(fileURLWithPath: rsp))
+            for device in devices { identities[device.identity.eid] = try VirtualEUICC.Identity(pki: pki, eid: try EID(device.identity.eid)) }
+        }
+        let cards = identities
+        let stateDirectory = cardState.map { URL(fileURLWithPath: $0) }
+        if let stateDirectory { try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true) }
+        let fleet = try FleetSimulator(target: target, devices: devices, behaviour: behaviour) { device in
+            guard let identity = cards[device.identity.eid] else { return PlaceholderCard() }
+            return VirtualEUICC(identity: identity, configuration: .init(stateDirectory: stateDirectory))
+        }
         fleet.start()
         let started = Date()
         while duration == 0 || Date().timeIntervalSince(started) < duration {

@@ -237,7 +237,7 @@ public struct EdgeControlService: CoreToEdgeService {
         guard request.channel <= 19 else { throw RPCError(.invalidArgument, "channel \(request.channel) is above 19") }
         let batch = ApduBatch(channel: UInt8(request.channel), apdus: request.apdus.map { Array($0) },
                               acceptSW: request.acceptSw.map { UInt16(truncatingIfNeeded: $0) })
-        let result = try await handle(request.terminalID).transmit(batch, timeout: Self.timeout(request.timeoutMs, default: 120)).get()
+        let result = try await handle(request.terminalID).transmitWithinFrameLimit(batch, timeout: Self.timeout(request.timeoutMs, default: 120))
         var response = CoreRPC_TransmitApduBatchResponse()
         response.status = result.status.rawValue
         response.responses = result.responses.map { Data($0) }

@@ -43,15 +43,35 @@ public final class TerminalSessionHandle: Sendable {
     public let identity: Identity
     public let remoteAddress: String
     public let eventLoop: EventLoop
+    /// The largest frame the terminal accepts (announced in Hello; the protocol default when it announced none).
+    public let maximumFrameLength: Int
     private let handler: NIOLoopBound<TerminalSessionHandler>
 
-    init(terminalID: String, sessionID: String, identity: Identity, remoteAddress: String, handler: TerminalSessionHandler, eventLoop: EventLoop) {
+    init(terminalID: String, sessionID: String, identity: Identity, remoteAddress: String, maximumFrameLength: Int = TerminalProtocolLimits.default.maximumFrameLength,
+         handler: TerminalSessionHandler, eventLoop: EventLoop) {
         self.terminalID = terminalID
         self.sessionID = sessionID
         self.identity = identity
         self.remoteAddress = remoteAddress
+        self.maximumFrameLength = maximumFrameLength
         self.eventLoop = eventLoop
         self.handler = NIOLoopBound(handler, eventLoop: eventLoop)
+    }
+
+    /// Runs `batch` in as few terminal batches as the terminal's frame limit allows, in order, stopping at
+    /// the first one that does not complete; the responses are concatenated as if one batch had run.
+    public func transmitWithinFrameLimit(_ batch: ApduBatch, timeout: TimeAmount) async throws -> ApduBatchResult {
+        let parts = ApduBatch.split(batch, maximumFrameLength: maximumFrameLength)
+        guard parts.count > 1 else { return try await transmit(batch, timeout: timeout).get() }
+        var responses: [[UInt8]] = []
+        for part in parts {
+            let result = try await transmit(part, timeout: timeout).get()
+            responses += result.responses
+            if result.status != .ok {
+                return ApduBatchResult(batchID: result.batchID, status: result.status, responses: responses, detail: result.detail)
+            }
+        }
+        return ApduBatchResult(batchID: 0, status: .ok, responses: responses, detail: "")
     }
 
     /// Sends new settings (heartbeat interval, history limit) to the terminal.

@@ -260,6 +260,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             helloTimer = nil
             logger[metadataKey: "terminal"] = .string(terminalID)
             registeredIdentity = hello.identity
+            announcedFrameLimit = hello.maximumFrameLength == 0 ? TerminalProtocolLimits.default.maximumFrameLength : Int(hello.maximumFrameLength)
             let registration = TerminalRegistration(
                 terminalID: terminalID, identity: hello.identity, agent: hello.agent,
                 remoteAddress: remoteAddress, edgeNodeID: env.configuration.nodeID, tlsResumed: resumed)
@@ -283,7 +284,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             let identity = registeredIdentity ?? Identity()
             let handle = TerminalSessionHandle(
                 terminalID: terminalID, sessionID: welcome.sessionID, identity: identity,
-                remoteAddress: remoteAddress, handler: self, eventLoop: context.eventLoop)
+                remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, handler: self, eventLoop: context.eventLoop)
             self.handle = handle
             env.metrics.sessionsActive.increment()
             env.ledger.open(terminalID)
@@ -337,6 +338,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     }
 
     private var registeredIdentity: Identity?
+    private var announcedFrameLimit = TerminalProtocolLimits.default.maximumFrameLength
 
     private func rearmLiveness(intervalSeconds: Int) {
         guard let context else { return }

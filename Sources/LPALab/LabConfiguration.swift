@@ -23,6 +23,8 @@ public struct LabConfiguration: Sendable {
     /// Fault injection of the built-in SM-DP+: probability that a function call fails.
     public var smdpFailureRate: Double = 0
     public var storeDataBlockSize = 255
+    /// Start the simulated fleet; off when the devices come from elsewhere (e.g. `lpa-agent` processes).
+    public var startsFleet = true
 
     /// An operator's SM-DP+: its address (host[:port]) and the roots its TLS certificate chains to.
     public struct ExternalSMDP: Sendable, Hashable {

@@ -25,6 +25,10 @@ public final class ProvisioningLab: @unchecked Sendable {
     public private(set) var smdp: SMDPServer?
     public private(set) var fleet: FleetSimulator?
     public private(set) var smdpAddress = ""
+    /// The edge's TLS port for terminals.
+    public private(set) var edgePort = 0
+    /// The GSMA-side test PKI (CI, EUM, SM-DP+), for minting eUICCs of devices run outside the lab.
+    public private(set) var rspPKI: RSPTestPKI?
     private var started = Date()
 
     public init(configuration: LabConfiguration, logger: Logger = Logger(label: "lpa-lab")) {
@@ -47,6 +51,7 @@ public final class ProvisioningLab: @unchecked Sendable {
         var parameters = RSPTestPKI.Parameters()
         parameters.curve = configuration.brainpool ? .brainpoolP256r1 : .p256
         let rsp = try RSPTestPKI.create(parameters)
+        rspPKI = rsp
 
         // The SM-DP+.
         let trustedRoots: OperatorPEM
@@ -126,10 +131,13 @@ public final class ProvisioningLab: @unchecked Sendable {
         let edge = try EdgeServer(environment: EdgeEnvironment(configuration: edgeConfig, coreLink: link, sessions: sessions, logger: logger))
         let edgeAddress = try await edge.start()
         self.edge = edge
+        edgePort = edgeAddress.port ?? 0
         let linkDeadline = Date().addingTimeInterval(15)
         while link.connectedCores == 0, Date() < linkDeadline { try await Task.sleep(for: .milliseconds(20)) }
         guard link.connectedCores == 1 else { throw LabError("lpa-edge could not connect to lpa-core at \(coreAddress)") }
 
+        started = Date()
+        guard configuration.startsFleet else { return }
         // The fleet, each terminal with its own virtual eUICC.
         let devices = try FleetLoader.devices(inPKI: pkiDir, limit: configuration.terminals)
         var identities: [String: VirtualEUICC.Identity] = [:]
@@ -188,7 +196,7 @@ public final class ProvisioningLab: @unchecked Sendable {
     /// The run's outcome from the core's store, the fleet's counters and the SM-DP+'s.
     public func summary() async throws -> LabSummary {
         var summary = LabSummary(terminals: configuration.terminals, seconds: Date().timeIntervalSince(started), link: configuration.link.name)
-        guard let store = core?.store, let fleet else { return summary }
+        guard let store = core?.store else { return summary }
         var trips: [Int] = []
         var durations: [Double] = []
         for device in try FleetLoader.devices(inPKI: "\(configuration.workdir)/pki", limit: configuration.terminals) {
@@ -216,11 +224,12 @@ public final class ProvisioningLab: @unchecked Sendable {
         durations.sort()
         summary.p50Seconds = Self.percentile(durations, 50)
         summary.p99Seconds = Self.percentile(durations, 99)
-        let s = fleet.statistics.snapshot
-        summary.heartbeatIntervalChanges = s.intervalChanges
-        summary.refreshes = s.refreshes
-        summary.batches = s.batchesExecuted
-        summary.apdus = s.apdusExecuted
+        if let s = fleet?.statistics.snapshot {
+            summary.heartbeatIntervalChanges = s.intervalChanges
+            summary.refreshes = s.refreshes
+            summary.batches = s.batchesExecuted
+            summary.apdus = s.apdusExecuted
+        }
         let presence = try await store.allPresence()
         summary.online = presence.filter { $0.state == .online }.count
         summary.offline = presence.filter { $0.state == .offline }.count

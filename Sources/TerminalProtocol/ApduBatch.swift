@@ -43,3 +43,32 @@ public struct ApduBatch: Sendable, Hashable {
         try FieldRules.count(acceptSW.count, limit: limits.maximumAcceptedStatusWords, field: "apdu_batch.accept_sw")
     }
 }
+
+extension ApduBatch {
+    /// Bytes a batch frame spends besides the APDUs themselves (prefix, message and field headers), an upper bound.
+    static let frameOverhead = 64
+    /// Bytes each APDU adds besides its own (field tag and length), an upper bound.
+    static let perApduOverhead = 6
+
+    /// `batch` cut, in order and on APDU boundaries, into batches whose frames fit `maximumFrameLength`. A single
+    /// APDU larger than the limit travels alone (the terminal will refuse it, as it would anyway).
+    public static func split(_ batch: ApduBatch, maximumFrameLength: Int) -> [ApduBatch] {
+        var parts: [ApduBatch] = []
+        var current: [[UInt8]] = []
+        var size = frameOverhead + batch.acceptSW.count * 4
+        for apdu in batch.apdus {
+            let cost = apdu.count + perApduOverhead
+            if !current.isEmpty, size + cost > maximumFrameLength {
+                parts.append(ApduBatch(batchID: batch.batchID, channel: batch.channel, apdus: current, acceptSW: batch.acceptSW))
+                current = []
+                size = frameOverhead + batch.acceptSW.count * 4
+            }
+            current.append(apdu)
+            size += cost
+        }
+        if !current.isEmpty || parts.isEmpty {
+            parts.append(ApduBatch(batchID: batch.batchID, channel: batch.channel, apdus: current, acceptSW: batch.acceptSW))
+        }
+        return parts
+    }
+}

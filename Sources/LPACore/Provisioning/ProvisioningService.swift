@@ -117,7 +117,8 @@ public actor ProvisioningService {
                 sweepNotifications(terminalID: record.terminalID, eid: eid)
                 return active
             }
-            enqueue(active.id, notBefore: 0)
+            // A job waiting for the device's return has nothing to run; any other active one resumes.
+            if active.state != .awaitingReturn { enqueue(active.id, notBefore: 0) }
             return active
         }
 

@@ -173,7 +173,8 @@ public actor ProvisioningService {
     /// creates the job as automation does and queues it on this core. When the device already has an active
     /// job (one per device), that job is queued here instead (a core taking over a campaign target follows
     /// the download a stopped core left) and returned. Returns nil when the device is unknown or has no EID.
-    /// ES2+ ordering is automation's; a campaign requirement needs a matching ID or activation code.
+    /// No ES2+ order is placed here (`orderViaES2Plus` is ignored): the matching ID comes from the requirement
+    /// or its activation code, and without one the SM-DP+ looks for a download order pending for the EID.
     public func startJob(terminalID: String, requirement: DataConfigurationRequirement, campaignID: String) async throws -> ProvisioningJob? {
         guard let record = try await store.device(terminalID: terminalID), let eid = record.fields["eid"], !eid.isEmpty else { return nil }
         if devices[terminalID] == nil {

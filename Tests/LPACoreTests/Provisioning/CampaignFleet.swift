@@ -123,8 +123,8 @@ final class CampaignFleet: @unchecked Sendable {
 
     func campaign(_ id: String = "c1", canaryShare: Double = 0, startsPerMinute: Int = 60, maxAttempts: Int = 1,
                   failureThreshold: Double = 1, minimumFinished: Int = 100, window: Campaign.DailyWindow? = nil,
-                  retryBackoffSeconds: Int64 = 60) -> Campaign {
-        Campaign(id: id, name: "Campaign \(id)", selection: .init(tags: ["pilot"]), startsPerMinute: startsPerMinute, concurrencyPerSMDP: 100,
+                  retryBackoffSeconds: Int64 = 60, concurrencyPerSMDP: Int = 100) -> Campaign {
+        Campaign(id: id, name: "Campaign \(id)", selection: .init(tags: ["pilot"]), startsPerMinute: startsPerMinute, concurrencyPerSMDP: concurrencyPerSMDP,
                  window: window, canaryShare: canaryShare, failureThreshold: failureThreshold, minimumFinished: minimumFinished,
                  maxAttempts: maxAttempts, retryBackoffSeconds: retryBackoffSeconds, createdAt: 0, updatedAt: 0)
     }

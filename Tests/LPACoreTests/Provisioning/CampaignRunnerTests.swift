@@ -203,6 +203,24 @@ final class CampaignRunnerTests: XCTestCase {
         XCTAssertEqual(p.count(.claimed), 0)
     }
 
+    func testConcurrencyPerSMDPHoldsBackTheRestUntilDownloadsFinish() async throws {
+        let fleet = try await CampaignFleet.make(count: 5)
+        addTeardownBlock { await fleet.close() }
+        let service = fleet.service()
+        let runner = fleet.runner(service)
+        _ = try await runner.create(fleet.campaign(concurrencyPerSMDP: 2), start: true)
+        await runner.tick()
+        var p = try await progress(fleet)
+        XCTAssertEqual(p.count(.running), 2)
+        XCTAssertEqual(p.count(.pending), 3, "claimed beyond the SM-DP+ limit and given back")
+        XCTAssertEqual(p.count(.claimed), 0)
+        try await fleet.settle(service)
+        await runner.tick()
+        p = try await progress(fleet)
+        XCTAssertEqual(p.count(.succeeded), 2)
+        XCTAssertEqual(p.count(.running), 2, "the finished downloads made room for two more")
+    }
+
     func testSelectionNarrowsByEveryCriterion() async throws {
         let fleet = try await CampaignFleet.make(count: 4)
         addTeardownBlock { await fleet.close() }

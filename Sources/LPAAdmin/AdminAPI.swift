@@ -18,16 +18,19 @@ public struct AdminAPI: Sendable {
     let library: LibraryEditor
     let importer: FleetImporter
     let metrics: PrometheusExport?
+    let campaigns: CampaignRunner?
     let logger: Logger
 
+    /// `campaigns` serves the campaign routes (nil: they answer 503).
     public init(store: any Store, engine: CoreEngine, tokens: [CoreConfiguration.Admin.Token], metrics: PrometheusExport?,
-                logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                campaigns: CampaignRunner? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.engine = engine
         self.authenticator = AdminAuthenticator(tokens: tokens)
         self.library = LibraryEditor(store: store, engine: engine)
         self.importer = FleetImporter(store: store, clock: clock, logger: logger)
         self.metrics = metrics
+        self.campaigns = campaigns
         self.logger = logger
     }
 
@@ -55,7 +58,7 @@ public struct AdminAPI: Sendable {
         AdminRoute(.get, "/v1/fleet/entries", .read),
         AdminRoute(.get, "/v1/fleet/entries/{eid}", .read),
         AdminRoute(.get, "/metrics", nil),
-    ]
+    ] + campaignRoutes
 
     /// The router serving ``routes``.
     public func router() -> Router<BasicRequestContext> {
@@ -75,6 +78,7 @@ public struct AdminAPI: Sendable {
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     private func handler(for route: AdminRoute) -> Handler {
+        if let handler = campaignHandler(for: route) { return handler }
         switch (route.method, route.path) {
         case (.get, "/v1/device-models"): return { _, _ in AdminJSON.response(["deviceModels": try await store.deviceModels()]) }
         case (.get, "/v1/device-models/{code}"): return { _, c in

@@ -41,6 +41,12 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
             case .connection: return AdminError(.serviceUnavailable, error.kind.rawValue, "\(error.operation): \(error.detail)")
             default: return AdminError(.internalServerError, error.kind.rawValue, "\(error.operation): \(error.detail)")
             }
+        case let error as CampaignError:
+            switch error {
+            case .notFound: return AdminError(.notFound, error.code, error.description, field: "id")
+            case .wrongState: return AdminError(.conflict, error.code, error.description)
+            case .invalid(let field, let message): return AdminError(.badRequest, error.code, message, field: field)
+            }
         case let error as LibraryError:
             return AdminError(.badRequest, "LIBRARY_INVALID", error.detail, field: error.location.isEmpty ? nil : error.location)
         case let error as IdentityError:

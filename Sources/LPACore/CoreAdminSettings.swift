@@ -99,15 +99,17 @@ public struct CoreAdminContext: Sendable {
     public var store: any Store
     public var engine: CoreEngine
     public var provisioning: ProvisioningService?
+    public var campaigns: CampaignRunner?
     public var logger: Logger
     public var clock: @Sendable () -> Int64
 
     public init(settings: CoreConfiguration.Admin, store: any Store, engine: CoreEngine, provisioning: ProvisioningService?,
-                logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                campaigns: CampaignRunner? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.settings = settings
         self.store = store
         self.engine = engine
         self.provisioning = provisioning
+        self.campaigns = campaigns
         self.logger = logger
         self.clock = clock
     }

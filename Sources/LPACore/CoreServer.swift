@@ -64,12 +64,15 @@ public final class CoreServer: Service, Sendable {
                 store: store, es9: operators, es2: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
                 settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger)
             try await provisioning.resumeActiveJobs()
+            // Campaigns: claims carry this core's node id, so several cores share one campaign.
+            let campaigns = CampaignRunner(store: store, provisioning: provisioning, settings: .init(coreID: configuration.nodeID),
+                                           clock: clock, logger: logger)
 
             // MARK: Admin API (LPAAdmin), when configured
             if let settings = configuration.admin {
                 if let starter = admin.starter {
                     let server = try await starter(CoreAdminContext(settings: settings, store: store, engine: engine,
-                                                                    provisioning: provisioning, logger: logger, clock: clock))
+                                                                    provisioning: provisioning, campaigns: campaigns, logger: logger, clock: clock))
                     admin.running.withLockedValue { $0 = server }
                     logger.info("admin API listening", metadata: ["address": "\(server.localAddress)"])
                 } else {
@@ -102,6 +105,7 @@ public final class CoreServer: Service, Sendable {
                     if Task.isCancelled { break }
                     elapsed += tickSeconds
                     await provisioning.tick()
+                    await campaigns.tick()
                     guard elapsed >= period else { continue }
                     elapsed = 0
                     do { try await engine.sweepPresence() } catch {

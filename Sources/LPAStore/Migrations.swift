@@ -193,6 +193,55 @@ public enum Migrations {
             "CREATE INDEX fleet_entries_import ON fleet_entries (import_id)",
             "CREATE INDEX devices_rule ON devices (rule_name)",
         ]),
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE campaigns (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                selection TEXT NOT NULL,
+                requirement TEXT,
+                starts_per_minute INTEGER NOT NULL,
+                concurrency_per_smdp INTEGER NOT NULL,
+                window_start_minute INTEGER,
+                window_end_minute INTEGER,
+                canary_share_ppm INTEGER NOT NULL,
+                failure_threshold_ppm INTEGER NOT NULL,
+                minimum_finished INTEGER NOT NULL,
+                max_attempts INTEGER NOT NULL,
+                retry_backoff_seconds INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('draft', 'running', 'paused', 'canceled', 'completed')),
+                pause_reason TEXT,
+                canary_passed INTEGER NOT NULL CHECK (canary_passed IN (0, 1)),
+                threshold_base_failed INTEGER NOT NULL,
+                threshold_base_finished INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                started_at INTEGER,
+                finished_at INTEGER
+            ) STRICT
+            """,
+            "CREATE INDEX campaigns_state ON campaigns (state)",
+            """
+            CREATE TABLE campaign_targets (
+                campaign_id TEXT NOT NULL,
+                terminal_id TEXT NOT NULL,
+                phase TEXT NOT NULL CHECK (phase IN ('canary', 'main')),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'claimed', 'running', 'succeeded', 'failed', 'skipped')),
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                claimed_by TEXT,
+                claim_expires_at INTEGER,
+                job_id TEXT,
+                smdp_address TEXT,
+                started_at INTEGER,
+                last_error TEXT,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (campaign_id, terminal_id)
+            ) STRICT, WITHOUT ROWID
+            """,
+            "CREATE INDEX campaign_targets_state ON campaign_targets (campaign_id, state, phase, next_attempt_at)",
+            "CREATE INDEX campaign_targets_holder ON campaign_targets (claimed_by, campaign_id)",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -368,6 +417,55 @@ public enum Migrations {
             "CREATE INDEX devices_rule ON devices (rule_name)",
             // Jobs are compared with devices by terminal id (device listings); same collation as devices.
             "ALTER TABLE provisioning_jobs ALTER COLUMN terminal_id TYPE TEXT COLLATE \"C\"",
+        ]),
+        Migration(version: 4, statements: [
+            """
+            CREATE TABLE campaigns (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                name TEXT NOT NULL,
+                selection TEXT NOT NULL,
+                requirement TEXT,
+                starts_per_minute BIGINT NOT NULL,
+                concurrency_per_smdp BIGINT NOT NULL,
+                window_start_minute BIGINT,
+                window_end_minute BIGINT,
+                canary_share_ppm BIGINT NOT NULL,
+                failure_threshold_ppm BIGINT NOT NULL,
+                minimum_finished BIGINT NOT NULL,
+                max_attempts BIGINT NOT NULL,
+                retry_backoff_seconds BIGINT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('draft', 'running', 'paused', 'canceled', 'completed')),
+                pause_reason TEXT,
+                canary_passed BOOLEAN NOT NULL,
+                threshold_base_failed BIGINT NOT NULL,
+                threshold_base_finished BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT
+            )
+            """,
+            "CREATE INDEX campaigns_state ON campaigns (state)",
+            """
+            CREATE TABLE campaign_targets (
+                campaign_id TEXT COLLATE "C" NOT NULL,
+                terminal_id TEXT COLLATE "C" NOT NULL,
+                phase TEXT NOT NULL CHECK (phase IN ('canary', 'main')),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'claimed', 'running', 'succeeded', 'failed', 'skipped')),
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                claimed_by TEXT,
+                claim_expires_at BIGINT,
+                job_id TEXT,
+                smdp_address TEXT,
+                started_at BIGINT,
+                last_error TEXT,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (campaign_id, terminal_id)
+            )
+            """,
+            "CREATE INDEX campaign_targets_state ON campaign_targets (campaign_id, state, phase, next_attempt_at)",
+            "CREATE INDEX campaign_targets_holder ON campaign_targets (claimed_by, campaign_id)",
         ]),
     ]
 

@@ -15,4 +15,7 @@ protocol SQLExecutor: Sendable {
     /// Highest version recorded in `schema_migrations`, 0 before the first migration.
     func schemaVersion() async throws -> Int
     func close() async throws
+    /// Appended to a `SELECT` that picks rows to claim: PostgreSQL locks them and skips rows another
+    /// transaction holds (`FOR UPDATE SKIP LOCKED`); SQLite needs nothing, its write transactions being serial.
+    var claimLockClause: String { get }
 }

@@ -31,6 +31,9 @@ final class SQLiteExecutor: SQLExecutor, @unchecked Sendable {
         threadPool.start()
     }
 
+    /// Write transactions are serial (`BEGIN IMMEDIATE`), so a claim's `SELECT` needs no row locks.
+    var claimLockClause: String { "" }
+
     /// `exclusive` needs nothing here: `BEGIN IMMEDIATE` already makes write transactions serial.
     func write(_ operation: String, exclusive: [String], _ statements: [SQLStatement]) async throws -> [Int] {
         try await withConnection(operation) { connection in

@@ -101,6 +101,41 @@ public protocol Store: Sendable {
     /// Fleet entries in EID order after `after`.
     func fleetEntries(after: String?, limit: Int) async throws -> [FleetEntry]
 
+    // MARK: Campaigns
+
+    /// Stores a new campaign and, for a campaign created running, its targets, in one transaction.
+    /// Throws ``StoreError/Kind/invalidInput`` when the id is taken.
+    func createCampaign(_ campaign: Campaign, targets: [CampaignTarget]) async throws
+    /// Saves `campaign` (its state, reason and counters) when the stored state is one of `from`, adding
+    /// `targets` (already stored ones are kept as they are) in the same transaction. Returns whether it saved.
+    func updateCampaign(_ campaign: Campaign, from: [Campaign.State], addingTargets targets: [CampaignTarget]) async throws -> Bool
+    /// Cancels a draft, running or paused campaign and skips its targets not started yet, in one
+    /// transaction. Running targets keep running and are recorded. Returns whether it canceled.
+    func cancelCampaign(id: String, at: Int64) async throws -> Bool
+    func campaign(id: String) async throws -> Campaign?
+    /// Campaigns in the given states (all when nil), newest first.
+    func campaigns(states: [Campaign.State]?) async throws -> [Campaign]
+    func campaignProgress(id: String) async throws -> CampaignProgress
+    /// Targets of a campaign in terminal-id order after `after`, only in `state` when given.
+    func campaignTargets(campaignID: String, state: CampaignTarget.State?, after: String?, limit: Int) async throws -> [CampaignTarget]
+    /// Claims for `coreID` until `until`: up to `limit` pending targets due at `now` (only of `phase` when
+    /// given; canary first, then terminal-id order) when `takeOver` is false; otherwise up to `limit`
+    /// claimed or running targets whose claim expired before `now` (another core stopped renewing them).
+    /// Concurrent claims never take the same target. Returns how many it claimed.
+    func claimCampaignTargets(campaignID: String, coreID: String, now: Int64, until: Int64, limit: Int,
+                              phase: CampaignTarget.Phase?, takeOver: Bool) async throws -> Int
+    /// Claimed and running targets `coreID` holds in the campaign.
+    func heldCampaignTargets(campaignID: String, coreID: String) async throws -> [CampaignTarget]
+    /// Extends every claim `coreID` holds in the campaign to `until`.
+    func renewCampaignClaims(campaignID: String, coreID: String, until: Int64) async throws
+    /// Saves a target `coreID` holds (claimed or running by it). Returns false, saving nothing, when it no
+    /// longer holds the target (its claim expired and another core took it).
+    func saveCampaignTarget(_ target: CampaignTarget, holder coreID: String) async throws -> Bool
+    /// Targets of the campaign whose latest download started at or after `since`.
+    func campaignStarts(campaignID: String, since: Int64) async throws -> Int
+    /// Running targets of the campaign whose download goes to `smdpAddress`.
+    func campaignRunningCount(campaignID: String, smdpAddress: String) async throws -> Int
+
     func close() async throws
 }
 

@@ -23,10 +23,12 @@ struct Admin: AsyncParsableCommand {
               lpa-core admin jobs active
               lpa-core admin jobs show JOB_ID
               lpa-core admin import fleet.csv
+              lpa-core admin campaigns create --name "Pilot wave" --tag pilot --canary-share 0.05
+              lpa-core admin campaigns list
 
             Exit codes: 0 success, 1 the API refused (its error is printed), 2 bad arguments or unreachable API.
             """,
-        subcommands: [Models.self, Rules.self, CountSettings.self, Devices.self, Jobs.self, ImportFleet.self])
+        subcommands: [Models.self, Rules.self, CountSettings.self, Devices.self, Jobs.self, ImportFleet.self, Campaigns.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "Admin API base URL (plain HTTP).")

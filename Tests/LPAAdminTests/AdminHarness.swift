@@ -23,6 +23,7 @@ final class AdminHarness: Sendable {
     let store: any Store
     let engine: CoreEngine
     let server: AdminServer
+    let operators: OperatorDirectory
 
     static let library = """
         deviceModels:
@@ -58,12 +59,19 @@ final class AdminHarness: Sendable {
         let settings = CoreConfiguration.Admin(host: "127.0.0.1", port: 0, tokens: Self.tokens.map {
             CoreConfiguration.Admin.Token(name: "\($0.key.rawValue)-holder", role: $0.key, token: $0.value)
         })
-        let context = CoreAdminContext(settings: settings, store: store, engine: engine, provisioning: nil, logger: logger, clock: { 1_800_000_000 })
+        // Campaign routes need a runner; no device is reachable, so nothing downloads in these tests.
+        operators = OperatorDirectory(endpoints: [])
+        let provisioning = ProvisioningService(store: store, es9: operators, links: { _ in nil }, clock: { 1_800_000_000 }, logger: logger)
+        let campaigns = CampaignRunner(store: store, provisioning: provisioning, settings: .init(coreID: "admin-test"),
+                                       clock: { 1_800_000_000 }, logger: logger)
+        let context = CoreAdminContext(settings: settings, store: store, engine: engine, provisioning: provisioning, campaigns: campaigns,
+                                       logger: logger, clock: { 1_800_000_000 })
         server = try await AdminServer.start(context, metrics: metrics)
     }
 
     func shutdown() async {
         await server.stop()
+        await operators.shutdown()
         try? await store.close()
         try? FileManager.default.removeItem(at: directory)
     }

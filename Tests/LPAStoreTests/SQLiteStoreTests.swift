@@ -84,4 +84,7 @@ final class SQLiteStoreTests: StoreTestCase {
         XCTAssertEqual(SQLiteConnection.numberedParameters("no parameters"), "no parameters")
         XCTAssertEqual(SQLiteConnection.numberedParameters("trailing $"), "trailing $")
     }
+    func testCampaignsAreStoredWithTargetsAndProgress() async throws { try await behaviour { try await $0.campaignsAreStoredWithTargetsAndProgress() } }
+    func testCampaignClaimsRespectPhaseDueTimeHolderAndExpiry() async throws { try await behaviour { try await $0.campaignClaimsRespectPhaseDueTimeHolderAndExpiry() } }
+    func testConcurrentCampaignClaimsNeverOverlap() async throws { try await behaviour { try await $0.concurrentCampaignClaimsNeverOverlap() } }
 }

@@ -168,6 +168,39 @@ public actor ProvisioningService {
         return job
     }
 
+    // MARK: Campaigns
+
+    /// Starts a download for `terminalID` towards `requirement` on behalf of a campaign (``CampaignRunner``):
+    /// creates the job as automation does and queues it on this core. When the device already has an active
+    /// job (one per device), that job is queued here instead (a core taking over a campaign target follows
+    /// the download a stopped core left) and returned. Returns nil when the device is unknown or has no EID.
+    /// No ES2+ order is placed here (`orderViaES2Plus` is ignored): the matching ID comes from the requirement
+    /// or its activation code, and without one the SM-DP+ looks for a download order pending for the EID.
+    public func startJob(terminalID: String, requirement: DataConfigurationRequirement, campaignID: String) async throws -> ProvisioningJob? {
+        guard let record = try await store.device(terminalID: terminalID), let eid = record.fields["eid"], !eid.isEmpty else { return nil }
+        if devices[terminalID] == nil {
+            devices[terminalID] = DownloadRunner.Device(terminalID: terminalID, eid: eid, imei: record.fields["imei"], iccid: record.fields["iccid"])
+        }
+        if let active = try await store.jobs(terminalID: terminalID, limit: 50).first(where: { $0.state.isActive }) {
+            enqueue(active.id, notBefore: 0)
+            return active
+        }
+        let now = clock()
+        let job = ProvisioningJob(
+            id: UUID().uuidString.lowercased(), terminalID: terminalID, eid: eid, smdpAddress: requirement.smdpAddress,
+            profileType: requirement.profileType, matchingID: requirement.matchingID ?? Self.matchingID(fromActivationCode: requirement.activationCode),
+            previousICCID: record.fields["iccid"], createdAt: now, updatedAt: now)
+        guard try await store.createJob(job) else {
+            // Another core created one between the read and the insert: follow that one.
+            return try await store.jobs(terminalID: terminalID, limit: 1).first
+        }
+        logger.info("download job created for a campaign", metadata: [
+            "job": "\(job.id)", "terminal": "\(terminalID)", "campaign": "\(campaignID)", "smdp": "\(job.smdpAddress)",
+        ])
+        enqueue(job.id, notBefore: 0)
+        return job
+    }
+
     /// Periodic work: start what can start, time out devices that never came back, deliver due notifications.
     public func tick() async {
         pump()

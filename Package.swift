@@ -254,6 +254,23 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // MARK: Webhooks: signed job and campaign events from a durable outbox
+        .target(
+            name: "LPAWebhooks",
+            dependencies: [
+                "LPACore",
+                "LPADomain",
+                "LPAStore",
+                "LPACrypto",
+                "LPAHTTP",
+                "LPATLS",
+                "LPAAdminClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "LPAAdminClient",
             dependencies: [
@@ -272,6 +289,7 @@ let package = Package(
                 "LPAAdmin",
                 "LPAAdminClient",
                 "LPAMetricsExport",
+                "LPAWebhooks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -401,6 +419,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(
+            name: "LPAWebhooksTests",
+            dependencies: [
+                "LPAWebhooks",
+                "LPACore",
+                "LPADomain",
+                "LPAStore",
+                "LPACrypto",
+                "LPAHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(

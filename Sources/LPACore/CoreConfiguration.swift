@@ -20,9 +20,11 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
     public var provisioning = Provisioning()
     /// The admin HTTP API; nil (no `admin` section) serves none.
     public var admin: Admin?
+    /// Signed job events POSTed to the operator's endpoints; nil (no `webhooks` section) sends none.
+    public var webhooks: Webhooks?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, store, libraries, presence, nodeID, provisioning, admin
+        case listen, tls, store, libraries, presence, nodeID, provisioning, admin, webhooks
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -158,6 +160,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         presence = try c.decodeIfPresent(Presence.self, forKey: .presence) ?? d.presence
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
         admin = try c.decodeIfPresent(Admin.self, forKey: .admin)
+        webhooks = try c.decodeIfPresent(Webhooks.self, forKey: .webhooks)
     }
 
     public func validate() throws {
@@ -181,6 +184,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
             throw fail("presence.reportDelaySeconds and presence.graceSeconds: must not be negative")
         }
         try admin?.validate()
+        try webhooks?.validate()
     }
 
     public var presencePolicy: OnlineDictionary.Policy {

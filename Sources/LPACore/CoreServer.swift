@@ -20,15 +20,19 @@ public final class CoreServer: Service, Sendable {
 
     /// The admin API: how to start it, and the running server.
     private let admin: (starter: CoreAdminStarter?, running: NIOLockedValueBox<(any CoreAdminServer)?>)
+    /// Webhooks: how to start them, and the running service.
+    private let webhooks: (starter: CoreWebhookStarter?, running: NIOLockedValueBox<(any CoreWebhookService)?>)
 
-    /// `admin` starts the admin API when the configuration has an `admin` section.
+    /// `admin` starts the admin API when the configuration has an `admin` section; `webhooks` starts the
+    /// webhook service when it has a `webhooks` section.
     public init(configuration: CoreConfiguration, logger: Logger,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-                admin: CoreAdminStarter? = nil) {
+                admin: CoreAdminStarter? = nil, webhooks: CoreWebhookStarter? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
         self.admin = (admin, NIOLockedValueBox(nil))
+        self.webhooks = (webhooks, NIOLockedValueBox(nil))
     }
 
     /// Where the admin API listens, when it runs.
@@ -59,10 +63,11 @@ public final class CoreServer: Service, Sendable {
             let operators = OperatorDirectory(
                 endpoints: configuration.provisioning.operators,
                 defaultTrustedRoots: configuration.provisioning.defaultTrustedRoots.isEmpty ? nil : .file(configuration.provisioning.defaultTrustedRoots))
+            let events = try await startWebhooks(store: store)
             let edges = self.directory
             let provisioning = ProvisioningService(
                 store: store, es9: operators, es2: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
-                settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger)
+                settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger, events: events)
             try await provisioning.resumeActiveJobs()
             // Campaigns: claims carry this core's node id, so several cores share one campaign.
             let campaigns = CampaignRunner(store: store, provisioning: provisioning, settings: .init(coreID: configuration.nodeID),
@@ -117,9 +122,23 @@ public final class CoreServer: Service, Sendable {
             logger.info("lpa-core listening", metadata: ["address": "\(rpc.localAddress)", "store": "\((try? StoreLocation(configuration.store)).map { "\($0)" } ?? "?")"])
             return rpc.localAddress
         } catch {
+            await webhooks.running.withLockedValue { s in defer { s = nil }; return s }?.stop()
             try? await store.close()
             throw error
         }
+    }
+
+    /// Starts the webhook service when the configuration has a `webhooks` section.
+    private func startWebhooks(store: any Store) async throws -> (any JobEventSink)? {
+        guard let settings = configuration.webhooks else { return nil }
+        guard let starter = webhooks.starter else {
+            logger.warning("the configuration has a webhooks section but this process has no webhook service")
+            return nil
+        }
+        let service = try await starter(CoreWebhookContext(settings: settings, store: store, logger: logger, clock: clock))
+        webhooks.running.withLockedValue { $0 = service }
+        logger.info("webhooks enabled", metadata: ["endpoints": "\(settings.endpoints.count)"])
+        return service
     }
 
     public func stop() async {
@@ -132,6 +151,7 @@ public final class CoreServer: Service, Sendable {
         await admin.running.withLockedValue { s in defer { s = nil }; return s }?.stop()
         await rpc?.shutdown()
         await provisioning?.waitUntilIdle()
+        await webhooks.running.withLockedValue { s in defer { s = nil }; return s }?.stop()
         await operators?.shutdown()
         try? await store?.close()
     }

@@ -26,43 +26,7 @@ public enum AESCMAC {
                 context: "\(context): an AES key must be 16, 24 or 32 bytes, got \(key.count)"
             )
         }
-        guard let algorithm = EVP_MAC_fetch(nil, "CMAC", nil) else { throw .openSSL(.internalFailure, context) }
-        defer { EVP_MAC_free(algorithm) }
-        guard let macContext = EVP_MAC_CTX_new(algorithm) else { throw .openSSL(.internalFailure, context) }
-        defer { EVP_MAC_CTX_free(macContext) }
-
-        // OSSL_PARAM entries point at their keys and values without copying them: both buffers stay alive
-        // (inside these closures) until EVP_MAC_init returns.
-        let cipherKey = Array(OSSL_MAC_PARAM_CIPHER.utf8CString)
-        var cipherValue = Array(cipherName.utf8CString)
-        let initialised = cipherKey.withUnsafeBufferPointer { cipherKey in
-            cipherValue.withUnsafeMutableBufferPointer { cipherValue in
-                key.withUnsafeBufferPointer { key in
-                    var parameters = [
-                        OSSL_PARAM_construct_utf8_string(cipherKey.baseAddress, cipherValue.baseAddress, cipherValue.count - 1),
-                        OSSL_PARAM_construct_end(),
-                    ]
-                    return EVP_MAC_init(macContext, key.baseAddress, key.count, &parameters)
-                }
-            }
-        }
-        guard initialised == 1 else { throw .openSSL(.internalFailure, "\(context) with \(cipherName)") }
-
-        var tag = [UInt8](repeating: 0, count: tagByteCount)
-        var length = 0
-        let status = message.withUnsafeBytes { message in
-            tag.withUnsafeMutableBufferPointer { tag -> Int32 in
-                if message.count > 0 {
-                    guard EVP_MAC_update(
-                        macContext,
-                        message.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        message.count
-                    ) == 1 else { return 0 }
-                }
-                return EVP_MAC_final(macContext, tag.baseAddress, &length, tag.count)
-            }
-        }
-        guard status == 1, length == tagByteCount else { throw .openSSL(.internalFailure, context) }
-        return tag
+        return try EVPMAC.tag("CMAC", parameter: OSSL_MAC_PARAM_CIPHER, value: cipherName, key: key, message: message,
+                              tagByteCount: tagByteCount, context: context)
     }
 }

@@ -242,6 +242,29 @@ public enum Migrations {
             "CREATE INDEX campaign_targets_state ON campaign_targets (campaign_id, state, phase, next_attempt_at)",
             "CREATE INDEX campaign_targets_holder ON campaign_targets (claimed_by, campaign_id)",
         ]),
+        // Webhook outbox (self-contained: touches no other table).
+        Migration(version: 5, statements: [
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                event_type TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                last_status INTEGER,
+                last_error TEXT,
+                created_at INTEGER NOT NULL,
+                finished_at INTEGER,
+                claim_token TEXT
+            ) STRICT
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at, id)",
+            "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
+            "CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (claim_token)",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -466,6 +489,29 @@ public enum Migrations {
             """,
             "CREATE INDEX campaign_targets_state ON campaign_targets (campaign_id, state, phase, next_attempt_at)",
             "CREATE INDEX campaign_targets_holder ON campaign_targets (claimed_by, campaign_id)",
+        ]),
+        // Webhook outbox (self-contained: touches no other table).
+        Migration(version: 5, statements: [
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                event_id TEXT COLLATE "C" NOT NULL,
+                event_type TEXT NOT NULL,
+                endpoint TEXT COLLATE "C" NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+                attempts BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                last_status BIGINT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                finished_at BIGINT,
+                claim_token TEXT
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at, id)",
+            "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
+            "CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (claim_token)",
         ]),
     ]
 

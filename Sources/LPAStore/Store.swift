@@ -135,6 +135,21 @@ public protocol Store: Sendable {
     func campaignStarts(campaignID: String, since: Int64) async throws -> Int
     /// Running targets of the campaign whose download goes to `smdpAddress`.
     func campaignRunningCount(campaignID: String, smdpAddress: String) async throws -> Int
+    // MARK: Webhook outbox
+
+    /// Stores new deliveries (each `pending`); one whose id is stored already is kept as it is.
+    func addWebhookDeliveries(_ deliveries: [WebhookDelivery]) async throws
+    /// Claims up to `limit` pending deliveries due at `now`, oldest due first: their next attempt moves to
+    /// `leaseUntil` (after `now`), so no other core claims them meanwhile and they come due again if this one
+    /// dies before saving the outcome.
+    func claimWebhookDeliveries(now: Int64, leaseUntil: Int64, limit: Int) async throws -> [WebhookDelivery]
+    /// Saves an attempt's outcome. Throws ``StoreError/Kind/invalidInput`` when the delivery is unknown or no
+    /// longer pending (another core finished it first).
+    func saveWebhookDelivery(_ delivery: WebhookDelivery) async throws
+    /// An event's deliveries, by endpoint.
+    func webhookDeliveries(eventID: String) async throws -> [WebhookDelivery]
+    /// The number of deliveries in each state.
+    func webhookDeliveryCounts() async throws -> [WebhookDelivery.State: Int]
 
     func close() async throws
 }

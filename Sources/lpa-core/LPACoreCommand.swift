@@ -5,6 +5,7 @@ import LPAAdmin
 import LPACore
 import LPAMetricsExport
 import LPAStore
+import LPAWebhooks
 import Logging
 import ServiceLifecycle
 
@@ -116,7 +117,8 @@ struct Serve: AsyncParsableCommand {
         }
         // Before any service creates its metrics, so they all land in the Prometheus registry.
         let metrics = configuration.admin == nil ? nil : PrometheusExport.shared
-        let server = CoreServer(configuration: configuration, logger: logger, admin: AdminServer.starter(metrics: metrics))
+        let server = CoreServer(configuration: configuration, logger: logger, admin: AdminServer.starter(metrics: metrics),
+                                webhooks: WebhookService.starter())
         do {
             try await server.start()
         } catch {

@@ -31,4 +31,6 @@ final class PostgresStoreTests: StoreTestCase {
     func testCampaignsAreStoredWithTargetsAndProgress() async throws { try await behaviour { try await $0.campaignsAreStoredWithTargetsAndProgress() } }
     func testCampaignClaimsRespectPhaseDueTimeHolderAndExpiry() async throws { try await behaviour { try await $0.campaignClaimsRespectPhaseDueTimeHolderAndExpiry() } }
     func testConcurrentCampaignClaimsNeverOverlap() async throws { try await behaviour { try await $0.concurrentCampaignClaimsNeverOverlap() } }
+    func testWebhookDeliveriesAreClaimedOnceAndFinishedOnce() async throws { try await behaviour { try await $0.webhookDeliveriesAreClaimedOnceAndFinishedOnce() } }
+    func testConcurrentWebhookClaimsNeverShareADelivery() async throws { try await behaviour { try await $0.concurrentWebhookClaimsNeverShareADelivery() } }
 }

@@ -28,6 +28,8 @@ final class SQLiteStoreTests: StoreTestCase {
     func testDevicesAreListedWithFiltersAndCursor() async throws { try await behaviour { try await $0.devicesAreListedWithFiltersAndCursor() } }
     func testFleetImportsApplyAllRowsAtOnceOrNone() async throws { try await behaviour { try await $0.fleetImportsApplyAllRowsAtOnceOrNone() } }
     func testCountSettingTablesCanBeDeleted() async throws { try await behaviour { try await $0.countSettingTablesCanBeDeleted() } }
+    func testWebhookDeliveriesAreClaimedOnceAndFinishedOnce() async throws { try await behaviour { try await $0.webhookDeliveriesAreClaimedOnceAndFinishedOnce() } }
+    func testConcurrentWebhookClaimsNeverShareADelivery() async throws { try await behaviour { try await $0.concurrentWebhookClaimsNeverShareADelivery() } }
 
     // MARK: SQLite only
 

@@ -42,10 +42,13 @@ public struct DownloadRunner: Sendable {
     let settings: Settings
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// Told about every state change of a job this runner moves (webhooks).
+    let events: (any JobEventSink)?
 
     public init(store: any Store, es9: any ES9PlusDirectory, settings: Settings = Settings(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-                logger: Logger = Logger(label: "serverlpa.core.download")) {
+                logger: Logger = Logger(label: "serverlpa.core.download"), events: (any JobEventSink)? = nil) {
+        self.events = events
         self.store = store
         self.es9 = es9
         self.settings = settings
@@ -545,6 +548,7 @@ struct Session {
             throw ProvisioningError(code: "provisioning.invalid_transition", step: "\(job.state.rawValue)",
                                     text: "a job cannot move from \(job.state.rawValue) to \(state.rawValue)")
         }
+        let previous = job.state
         job.state = state
         job.updatedAt = runner.clock()
         if !state.isActive { job.finishedAt = job.updatedAt }
@@ -552,7 +556,7 @@ struct Session {
             job.errorCode = nil
             job.errorText = nil
         }
-        try await runner.store.saveJob(job)
+        try await runner.store.saveJob(job, from: previous, reporting: runner.events)
     }
 }
 

@@ -51,6 +51,8 @@ public actor ProvisioningService {
     private let links: LinkFactory
     private let clock: @Sendable () -> Int64
     private let logger: Logger
+    /// Told about every job created and every state change (webhooks).
+    private let events: (any JobEventSink)?
 
     private struct Queued { var jobID: String; var notBefore: Int64 }
     private var queue: [Queued] = []
@@ -64,7 +66,7 @@ public actor ProvisioningService {
 
     public init(store: any Store, es9: any ES9PlusDirectory, es2: (any ES2PlusOrdering)? = nil, links: @escaping LinkFactory, settings: Settings = Settings(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-                logger: Logger = Logger(label: "serverlpa.core.provisioning")) {
+                logger: Logger = Logger(label: "serverlpa.core.provisioning"), events: (any JobEventSink)? = nil) {
         self.store = store
         self.es9 = es9
         self.es2 = es2
@@ -72,7 +74,8 @@ public actor ProvisioningService {
         self.links = links
         self.clock = clock
         self.logger = logger
-        runner = DownloadRunner(store: store, es9: es9, settings: settings.runner, clock: clock, logger: logger)
+        self.events = events
+        runner = DownloadRunner(store: store, es9: es9, settings: settings.runner, clock: clock, logger: logger, events: events)
         roundTrips = Recorder(label: "lpa_provisioning_round_trips")
         outcomes = (Counter(label: "lpa_provisioning_jobs_total", dimensions: [("outcome", "installed")]),
                     Counter(label: "lpa_provisioning_jobs_total", dimensions: [("outcome", "failed")]))
@@ -104,11 +107,12 @@ public actor ProvisioningService {
         if var active = history.first(where: { $0.state.isActive }) {
             if [.awaitingReturn, .enabling].contains(active.state), let iccid = active.iccid, iccid == device.iccid,
                running[active.id] == nil {
+                let previous = active.state
                 if active.state == .enabling { active.state = .awaitingReturn }
                 active.state = .confirmed
                 active.updatedAt = now
                 active.finishedAt = now
-                try await store.saveJob(active)
+                try await store.saveJob(active, from: previous, reporting: events)
                 outcomes.confirmed.increment()
                 roundTrips.record(active.roundTrips)
                 logger.notice("device returned on the new profile; job confirmed", metadata: [
@@ -139,7 +143,7 @@ public actor ProvisioningService {
             id: UUID().uuidString.lowercased(), terminalID: record.terminalID, eid: eid, smdpAddress: requirement.smdpAddress,
             profileType: requirement.profileType, matchingID: requirement.matchingID ?? Self.matchingID(fromActivationCode: requirement.activationCode),
             previousICCID: device.iccid, createdAt: now, updatedAt: now)
-        guard try await store.createJob(job) else { return try await store.jobs(terminalID: record.terminalID, limit: 1).first }
+        guard try await store.createJob(job, reporting: events) else { return try await store.jobs(terminalID: record.terminalID, limit: 1).first }
         if requirement.orderViaES2Plus, job.matchingID == nil {
             // S120: the requirement orders first; the confirmed order's matching ID goes into the download.
             do {
@@ -150,12 +154,13 @@ public actor ProvisioningService {
                 logger.info("profile ordered with ES2+", metadata: ["job": "\(job.id)", "terminal": "\(record.terminalID)"])
             } catch {
                 let failure = ProvisioningError.wrap(error, step: "ES2+ order")
+                let previous = job.state
                 job.state = .failed
                 job.errorCode = failure.code
                 job.errorText = failure.description
                 job.updatedAt = clock()
                 job.finishedAt = job.updatedAt
-                try await store.saveJob(job)
+                try await store.saveJob(job, from: previous, reporting: events)
                 outcomes.failed.increment()
                 logger.warning("ES2+ order failed", metadata: ["job": "\(job.id)", "error": "\(failure)"])
                 return job
@@ -213,7 +218,7 @@ public actor ProvisioningService {
                 job.finishedAt = now
                 job.errorCode = "provisioning.return_timeout"
                 job.errorText = "the device did not come back on ICCID \(job.iccid ?? "-") within \(settings.returnTimeoutSeconds) s"
-                try await store.saveJob(job)
+                try await store.saveJob(job, from: .awaitingReturn, reporting: events)
                 outcomes.failed.increment()
                 logger.warning("device never returned on the new profile", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
             }

@@ -248,6 +248,7 @@ let package = Package(
                 "LPAIdentity",
                 "LPACrypto",
                 "LPAMetricsExport",
+                "RSP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

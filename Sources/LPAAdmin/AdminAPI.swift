@@ -19,11 +19,14 @@ public struct AdminAPI: Sendable {
     let importer: FleetImporter
     let metrics: PrometheusExport?
     let campaigns: CampaignRunner?
+    /// Reaches a connected device's eUICC for the profile routes (nil: they answer 503).
+    let profileLinks: (@Sendable (String) -> (any EUICCLink)?)?
     let logger: Logger
 
     /// `campaigns` serves the campaign routes (nil: they answer 503).
     public init(store: any Store, engine: CoreEngine, tokens: [CoreConfiguration.Admin.Token], metrics: PrometheusExport?,
-                campaigns: CampaignRunner? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                campaigns: CampaignRunner? = nil, profileLinks: (@Sendable (String) -> (any EUICCLink)?)? = nil,
+                logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.engine = engine
         self.authenticator = AdminAuthenticator(tokens: tokens)
@@ -31,6 +34,7 @@ public struct AdminAPI: Sendable {
         self.importer = FleetImporter(store: store, clock: clock, logger: logger)
         self.metrics = metrics
         self.campaigns = campaigns
+        self.profileLinks = profileLinks
         self.logger = logger
     }
 
@@ -58,7 +62,7 @@ public struct AdminAPI: Sendable {
         AdminRoute(.get, "/v1/fleet/entries", .read),
         AdminRoute(.get, "/v1/fleet/entries/{eid}", .read),
         AdminRoute(.get, "/metrics", nil),
-    ] + campaignRoutes
+    ] + campaignRoutes + profileRoutes
 
     /// The router serving ``routes``.
     public func router() -> Router<BasicRequestContext> {
@@ -79,6 +83,7 @@ public struct AdminAPI: Sendable {
 
     private func handler(for route: AdminRoute) -> Handler {
         if let handler = campaignHandler(for: route) { return handler }
+        if let handler = profileHandler(for: route) { return handler }
         switch (route.method, route.path) {
         case (.get, "/v1/device-models"): return { _, _ in AdminJSON.response(["deviceModels": try await store.deviceModels()]) }
         case (.get, "/v1/device-models/{code}"): return { _, c in

@@ -21,7 +21,7 @@ public final class AdminServer: CoreAdminServer {
     /// Starts the API for `context`; `/metrics` renders `metrics` (nil: no metrics route answer).
     public static func start(_ context: CoreAdminContext, metrics: PrometheusExport?) async throws -> AdminServer {
         let api = AdminAPI(store: context.store, engine: context.engine, tokens: context.settings.tokens, metrics: metrics,
-                           campaigns: context.campaigns, logger: context.logger, clock: context.clock)
+                           campaigns: context.campaigns, profileLinks: context.profileLinks, logger: context.logger, clock: context.clock)
         let listener = try await HTTPListener.start(router: api.router(), host: context.settings.host, port: context.settings.port,
                                                     logger: context.logger)
         return AdminServer(listener: listener)

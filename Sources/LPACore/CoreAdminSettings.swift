@@ -100,16 +100,20 @@ public struct CoreAdminContext: Sendable {
     public var engine: CoreEngine
     public var provisioning: ProvisioningService?
     public var campaigns: CampaignRunner?
+    /// Reaches a connected device's eUICC (profile operations on request).
+    public var profileLinks: (@Sendable (String) -> (any EUICCLink)?)?
     public var logger: Logger
     public var clock: @Sendable () -> Int64
 
     public init(settings: CoreConfiguration.Admin, store: any Store, engine: CoreEngine, provisioning: ProvisioningService?,
-                campaigns: CampaignRunner? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                campaigns: CampaignRunner? = nil, profileLinks: (@Sendable (String) -> (any EUICCLink)?)? = nil,
+                logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.settings = settings
         self.store = store
         self.engine = engine
         self.provisioning = provisioning
         self.campaigns = campaigns
+        self.profileLinks = profileLinks
         self.logger = logger
         self.clock = clock
     }

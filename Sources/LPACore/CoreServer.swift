@@ -77,7 +77,9 @@ public final class CoreServer: Service, Sendable {
             if let settings = configuration.admin {
                 if let starter = admin.starter {
                     let server = try await starter(CoreAdminContext(settings: settings, store: store, engine: engine,
-                                                                    provisioning: provisioning, campaigns: campaigns, logger: logger, clock: clock))
+                                                                    provisioning: provisioning, campaigns: campaigns,
+                                                                    profileLinks: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
+                                                                    logger: logger, clock: clock))
                     admin.running.withLockedValue { $0 = server }
                     logger.info("admin API listening", metadata: ["address": "\(server.localAddress)"])
                 } else {

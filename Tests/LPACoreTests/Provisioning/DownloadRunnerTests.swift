@@ -114,3 +114,39 @@ final class DownloadRunnerTests: XCTestCase {
         await h.close()
     }
 }
+
+/// ES10c operations on request, through the same link as downloads.
+final class ProfileOperationsTests: XCTestCase {
+    func testListEnableDisableDelete() async throws {
+        let h = try await ProvisioningHarness.make()
+        let job = try await h.runner().run(try await h.newJob(), device: h.device, link: h.link)
+        let iccid = try XCTUnwrap(job.iccid)
+        let operations = ProfileOperations(link: h.link)
+        var profiles = try await operations.list()
+        XCTAssertEqual(profiles.map(\.iccid), [iccid])
+        XCTAssertEqual(profiles.first?.enabled, true)
+        // Deleting an enabled profile is refused by the eUICC (profileNotInDisabledState).
+        do {
+            try await operations.delete(iccid: iccid)
+            XCTFail("deleted an enabled profile")
+        } catch let error as RSPError {
+            XCTAssertEqual(error, .euiccError(command: "DeleteProfile", code: 2))
+        }
+        try await operations.disable(iccid: iccid, refresh: false)
+        profiles = try await operations.list()
+        XCTAssertEqual(profiles.first?.enabled, false)
+        try await operations.enable(iccid: iccid, refresh: false)
+        XCTAssertEqual(h.card.enabledICCID, iccid)
+        try await operations.disable(iccid: iccid, refresh: false)
+        try await operations.delete(iccid: iccid)
+        profiles = try await operations.list()
+        XCTAssertTrue(profiles.isEmpty)
+        do {
+            try await operations.enable(iccid: "8999001000000000000")
+            XCTFail("enabled an unknown profile")
+        } catch let error as RSPError {
+            XCTAssertEqual(error, .euiccError(command: "EnableProfile", code: 1))
+        }
+        await h.close()
+    }
+}

@@ -213,7 +213,7 @@ public struct AdminAPI: Sendable {
             fleetEntry: fleetEntry))
     }
 
-    /// Core gauges computed at scrape time: terminals online and jobs by state.
+    /// Core gauges computed at scrape time: terminals online, jobs by state, campaign targets by state.
     private func refreshGauges() async {
         let presence = await engine.presence
         let online = await presence.onlineCount
@@ -225,6 +225,18 @@ public struct AdminAPI: Sendable {
             }
         } catch {
             logger.warning("job counts for metrics failed", metadata: ["error": "\(error)"])
+        }
+        // Campaign progress: targets by state for every campaign still running or paused.
+        do {
+            for campaign in try await store.campaigns(states: [.running, .paused]) {
+                let progress = try await store.campaignProgress(id: campaign.id)
+                for state in [CampaignTarget.State.pending, .claimed, .running, .succeeded, .failed, .skipped] {
+                    Gauge(label: "lpa_core_campaign_targets", dimensions: [("campaign", campaign.name), ("state", state.rawValue)])
+                        .record(progress.count(state))
+                }
+            }
+        } catch {
+            logger.warning("campaign progress for metrics failed", metadata: ["error": "\(error)"])
         }
     }
 }

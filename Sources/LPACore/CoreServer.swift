@@ -71,7 +71,7 @@ public final class CoreServer: Service, Sendable {
             try await provisioning.resumeActiveJobs()
             // Campaigns: claims carry this core's node id, so several cores share one campaign.
             let campaigns = CampaignRunner(store: store, provisioning: provisioning, settings: .init(coreID: configuration.nodeID),
-                                           clock: clock, logger: logger)
+                                           clock: clock, logger: logger, events: events as? any CampaignEventSink)
 
             // MARK: Admin API (LPAAdmin), when configured
             if let settings = configuration.admin {

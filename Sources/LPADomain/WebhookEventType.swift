@@ -1,6 +1,6 @@
 /// The name of a webhook event, sent as `X-ServerLPA-Event` and as `type` in the body.
 ///
-/// Job events are emitted today; the campaign names are reserved so endpoints can subscribe to them already.
+/// Job and campaign events.
 public struct WebhookEventType: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
     public var rawValue: String
 
@@ -16,7 +16,7 @@ public struct WebhookEventType: RawRepresentable, Codable, Sendable, Hashable, C
     public static let jobFailed = WebhookEventType(rawValue: "job.failed")
     /// A job was cancelled by an operator or a campaign.
     public static let jobCancelled = WebhookEventType(rawValue: "job.cancelled")
-    /// Reserved for campaigns.
+    /// A campaign started, paused (by an operator or by itself), resumed, completed or was cancelled.
     public static let campaignStarted = WebhookEventType(rawValue: "campaign.started")
     public static let campaignPaused = WebhookEventType(rawValue: "campaign.paused")
     public static let campaignResumed = WebhookEventType(rawValue: "campaign.resumed")

@@ -291,6 +291,16 @@ public actor WebhookDispatcher {
 
 extension WebhookDispatcher: JobEventSink {
     /// Publishes the job's event; a failure to write it is logged, never passed to the job.
+    /// Writes the campaign event for a state change to the outbox.
+    public func campaignChanged(_ campaign: Campaign, from previous: Campaign.State?) async {
+        do {
+            guard let event = try WebhookEvent.campaign(campaign, from: previous) else { return }
+            try await publish(event)
+        } catch {
+            logger.error("campaign event not written to the webhook outbox", metadata: ["campaign": "\(campaign.id)", "error": "\(error)"])
+        }
+    }
+
     public func jobChanged(_ job: ProvisioningJob, from previous: ProvisioningJob.State?) async {
         do {
             try await publish(try WebhookEvent.job(job, from: previous))

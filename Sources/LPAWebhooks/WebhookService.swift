@@ -5,7 +5,7 @@ import Logging
 
 /// The webhook service of one core: a ``WebhookDispatcher`` on the core's store and a task running it until
 /// ``stop()``. Started by the core through ``starter()`` when its configuration has a `webhooks` section.
-public final class WebhookService: CoreWebhookService {
+public final class WebhookService: CoreWebhookService, CampaignEventSink {
     public let dispatcher: WebhookDispatcher
     private let transport: any WebhookTransport
     private let task: Task<Void, Never>
@@ -40,6 +40,10 @@ public final class WebhookService: CoreWebhookService {
 
     public func jobChanged(_ job: ProvisioningJob, from previous: ProvisioningJob.State?) async {
         await dispatcher.jobChanged(job, from: previous)
+    }
+
+    public func campaignChanged(_ campaign: Campaign, from previous: Campaign.State?) async {
+        await dispatcher.campaignChanged(campaign, from: previous)
     }
 
     /// Stops delivering (an attempt in flight is cancelled and retried later) and closes connections.

@@ -121,3 +121,25 @@ final class WebhookSignatureTests: XCTestCase {
         }
     }
 }
+
+final class CampaignWebhookEventTests: XCTestCase {
+    func testCampaignMovesMapToEventNames() throws {
+        var campaign = Campaign(id: "c1", name: "roll-out", selection: .init(), createdAt: 1, updatedAt: 2)
+        func type(_ from: Campaign.State?, _ to: Campaign.State) throws -> String? {
+            campaign.state = to
+            return try WebhookEvent.campaign(campaign, from: from)?.type.rawValue
+        }
+        XCTAssertEqual(try type(nil, .running), "campaign.started")
+        XCTAssertEqual(try type(.draft, .running), "campaign.started")
+        XCTAssertEqual(try type(.running, .paused), "campaign.paused")
+        XCTAssertEqual(try type(.paused, .running), "campaign.resumed")
+        XCTAssertEqual(try type(.running, .completed), "campaign.completed")
+        XCTAssertEqual(try type(.paused, .canceled), "campaign.cancelled")
+        XCTAssertNil(try type(nil, .draft))
+        campaign.state = .paused
+        campaign.pauseReason = .operatorRequest
+        let event = try XCTUnwrap(try WebhookEvent.campaign(campaign, from: .running))
+        XCTAssertTrue(event.body.contains("\"campaignID\":\"c1\""), event.body)
+        XCTAssertTrue(event.body.contains("\"pauseReason\":\"operator\""), event.body)
+    }
+}

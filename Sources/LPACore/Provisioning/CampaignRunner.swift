@@ -35,15 +35,18 @@ public actor CampaignRunner {
     private let logger: Logger
     /// Jobs this runner has handed to `provisioning` since it started (others are handed over once).
     private var following: Set<String> = []
+    private let events: (any CampaignEventSink)?
 
+    /// `events` hears every state change of a campaign (webhooks).
     public init(store: any Store, provisioning: ProvisioningService, settings: Settings = Settings(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-                logger: Logger = Logger(label: "serverlpa.core.campaigns")) {
+                logger: Logger = Logger(label: "serverlpa.core.campaigns"), events: (any CampaignEventSink)? = nil) {
         self.store = store
         self.provisioning = provisioning
         self.settings = settings
         self.clock = clock
         self.logger = logger
+        self.events = events
     }
 
     public var coreID: String { settings.coreID }
@@ -66,6 +69,7 @@ public actor CampaignRunner {
         campaign.startedAt = now
         try await store.createCampaign(campaign, targets: targets)
         logger.notice("campaign created and started", metadata: ["campaign": "\(campaign.id)", "targets": "\(targets.count)"])
+        await events?.campaignChanged(campaign, from: nil)
         return campaign
     }
 
@@ -111,7 +115,9 @@ public actor CampaignRunner {
             throw CampaignError.wrongState(id: id, state: current.state, action: "cancel")
         }
         logger.notice("campaign canceled", metadata: ["campaign": "\(id)"])
-        return try await existing(id)
+        let canceled = try await existing(id)
+        await events?.campaignChanged(canceled, from: current.state)
+        return canceled
     }
 
     // MARK: Tick
@@ -159,6 +165,7 @@ public actor CampaignRunner {
             current.finishedAt = now
             current.updatedAt = now
             if try await store.updateCampaign(current, from: [.running], addingTargets: []) {
+                await events?.campaignChanged(current, from: .running)
                 logger.notice("campaign completed", metadata: [
                     "campaign": "\(current.id)", "succeeded": "\(progress.count(.succeeded))", "failed": "\(progress.count(.failed))",
                     "skipped": "\(progress.count(.skipped))",
@@ -217,6 +224,7 @@ public actor CampaignRunner {
         campaign.pauseReason = reason
         campaign.updatedAt = now
         if try await store.updateCampaign(campaign, from: [.running], addingTargets: []) {
+            await events?.campaignChanged(campaign, from: .running)
             logger.warning("campaign paused automatically", metadata: ["campaign": "\(campaign.id)", "reason": "\(reason.rawValue)", "detail": "\(detail)"])
         }
         return true
@@ -403,6 +411,7 @@ public actor CampaignRunner {
             throw CampaignError.wrongState(id: id, state: try await existing(id).state, action: action)
         }
         logger.notice("campaign \(action)d", metadata: ["campaign": "\(id)"])
+        await events?.campaignChanged(campaign, from: from)
         return campaign
     }
 }

@@ -27,3 +27,9 @@ extension Store {
         if from != job.state { await sink?.jobChanged(job, from: from) }
     }
 }
+
+/// Receives every campaign state change (started, paused, resumed, completed, canceled) after it is stored.
+public protocol CampaignEventSink: Sendable {
+    /// `campaign` as just stored; `from` is the state before (nil for a campaign created running).
+    func campaignChanged(_ campaign: Campaign, from: Campaign.State?) async
+}

@@ -102,9 +102,10 @@ final class CampaignFleet: @unchecked Sendable {
         return service
     }
 
-    func runner(_ service: ProvisioningService, store: (any Store)? = nil, coreID: String = "core-a", claimSeconds: Int64 = 60) -> CampaignRunner {
+    func runner(_ service: ProvisioningService, store: (any Store)? = nil, coreID: String = "core-a", claimSeconds: Int64 = 60,
+                events: (any CampaignEventSink)? = nil) -> CampaignRunner {
         CampaignRunner(store: store ?? self.store, provisioning: service, settings: .init(coreID: coreID, claimSeconds: claimSeconds),
-                       clock: clock.function, logger: Logger(label: "test.campaigns"))
+                       clock: clock.function, logger: Logger(label: "test.campaigns"), events: events)
     }
 
     /// Lets the service finish its downloads, then has every device that enabled a new profile come back on it.

@@ -3,6 +3,7 @@ import LPACore
 import LPADomain
 import LPAStore
 import Logging
+import NIOConcurrencyHelpers
 import XCTest
 
 /// The campaign state machine on a controllable clock, over real downloads (virtual eUICCs and the SM-DP+
@@ -137,6 +138,24 @@ final class CampaignRunnerTests: XCTestCase {
         } catch let error as CampaignError {
             XCTAssertEqual(error.code, "CAMPAIGN_WRONG_STATE")
         }
+    }
+
+    func testEveryStateChangeIsReportedToTheEventSink() async throws {
+        final class Recorder: CampaignEventSink, @unchecked Sendable {
+            let changes = NIOLockedValueBox<[String]>([])
+            func campaignChanged(_ campaign: Campaign, from: Campaign.State?) async {
+                changes.withLockedValue { $0.append("\(from?.rawValue ?? "-")→\(campaign.state.rawValue)") }
+            }
+        }
+        let fleet = try await CampaignFleet.make(count: 2)
+        addTeardownBlock { await fleet.close() }
+        let recorder = Recorder()
+        let runner = fleet.runner(fleet.service(), events: recorder)
+        _ = try await runner.create(fleet.campaign(), start: true)
+        _ = try await runner.pause(id: "c1")
+        _ = try await runner.resume(id: "c1")
+        _ = try await runner.cancel(id: "c1")
+        XCTAssertEqual(recorder.changes.withLockedValue { $0 }, ["-→running", "running→paused", "paused→running", "running→canceled"])
     }
 
     func testRetriesWithBackoffUpToMaxAttempts() async throws {

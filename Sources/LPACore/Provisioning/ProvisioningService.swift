@@ -144,28 +144,7 @@ public actor ProvisioningService {
             profileType: requirement.profileType, matchingID: requirement.matchingID ?? Self.matchingID(fromActivationCode: requirement.activationCode),
             previousICCID: device.iccid, createdAt: now, updatedAt: now)
         guard try await store.createJob(job, reporting: events) else { return try await store.jobs(terminalID: record.terminalID, limit: 1).first }
-        if requirement.orderViaES2Plus, job.matchingID == nil {
-            // S120: the requirement orders first; the confirmed order's matching ID goes into the download.
-            do {
-                guard let es2 else { throw OperatorDirectoryError.unknownSMDP(requirement.smdpAddress) }
-                job.matchingID = try await es2.orderProfile(smdpAddress: requirement.smdpAddress, eid: eid, profileType: requirement.profileType)
-                job.updatedAt = clock()
-                try await store.saveJob(job)
-                logger.info("profile ordered with ES2+", metadata: ["job": "\(job.id)", "terminal": "\(record.terminalID)"])
-            } catch {
-                let failure = ProvisioningError.wrap(error, step: "ES2+ order")
-                let previous = job.state
-                job.state = .failed
-                job.errorCode = failure.code
-                job.errorText = failure.description
-                job.updatedAt = clock()
-                job.finishedAt = job.updatedAt
-                try await store.saveJob(job, from: previous, reporting: events)
-                outcomes.failed.increment()
-                logger.warning("ES2+ order failed", metadata: ["job": "\(job.id)", "error": "\(failure)"])
-                return job
-            }
-        }
+        guard try await orderIfRequired(&job, requirement) else { return job }
         logger.info("download job created", metadata: [
             "job": "\(job.id)", "terminal": "\(record.terminalID)", "smdp": "\(job.smdpAddress)", "profile_type": "\(job.profileType)",
         ])
@@ -191,7 +170,7 @@ public actor ProvisioningService {
             return active
         }
         let now = clock()
-        let job = ProvisioningJob(
+        var job = ProvisioningJob(
             id: UUID().uuidString.lowercased(), terminalID: terminalID, eid: eid, smdpAddress: requirement.smdpAddress,
             profileType: requirement.profileType, matchingID: requirement.matchingID ?? Self.matchingID(fromActivationCode: requirement.activationCode),
             previousICCID: record.fields["iccid"], createdAt: now, updatedAt: now)
@@ -199,11 +178,38 @@ public actor ProvisioningService {
             // Another core created one between the read and the insert: follow that one.
             return try await store.jobs(terminalID: terminalID, limit: 1).first
         }
+        guard try await orderIfRequired(&job, requirement) else { return job }
         logger.info("download job created for a campaign", metadata: [
             "job": "\(job.id)", "terminal": "\(terminalID)", "campaign": "\(campaignID)", "smdp": "\(job.smdpAddress)",
         ])
         enqueue(job.id, notBefore: 0)
         return job
+    }
+
+    /// S120 for requirements that order first: the confirmed ES2+ order's matching ID goes into the download.
+    /// Returns false (the job saved as failed) when ordering failed.
+    private func orderIfRequired(_ job: inout ProvisioningJob, _ requirement: DataConfigurationRequirement) async throws -> Bool {
+        guard requirement.orderViaES2Plus, job.matchingID == nil else { return true }
+        do {
+            guard let es2 else { throw OperatorDirectoryError.unknownSMDP(requirement.smdpAddress) }
+            job.matchingID = try await es2.orderProfile(smdpAddress: requirement.smdpAddress, eid: job.eid, profileType: requirement.profileType)
+            job.updatedAt = clock()
+            try await store.saveJob(job)
+            logger.info("profile ordered with ES2+", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
+            return true
+        } catch {
+            let failure = ProvisioningError.wrap(error, step: "ES2+ order")
+            let previous = job.state
+            job.state = .failed
+            job.errorCode = failure.code
+            job.errorText = failure.description
+            job.updatedAt = clock()
+            job.finishedAt = job.updatedAt
+            try await store.saveJob(job, from: previous, reporting: events)
+            outcomes.failed.increment()
+            logger.warning("ES2+ order failed", metadata: ["job": "\(job.id)", "error": "\(failure)"])
+            return false
+        }
     }
 
     /// Periodic work: start what can start, time out devices that never came back, deliver due notifications.

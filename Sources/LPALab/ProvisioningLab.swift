@@ -61,7 +61,7 @@ public final class ProvisioningLab: @unchecked Sendable {
             trustedRoots = .file(external.trustedRootsFile)
             matchingID = external.matchingID
         } else {
-            let port = try Self.freeLoopbackPort()
+            let port = try LoopbackPort.free()
             smdpAddress = "127.0.0.1:\(port)"
             var smdpConfiguration = SMDPConfiguration(address: smdpAddress, profileTypes: [
                 ProfileType(name: configuration.profileType, serviceProviderName: "ServerLPA Demo Operator",
@@ -243,7 +243,8 @@ public final class ProvisioningLab: @unchecked Sendable {
         return summary
     }
 
-    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    /// The `p`th percentile of ascending `sorted` (nearest rank); 0 when empty.
+    public static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         let index = min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)
         return sorted[max(0, index)]
@@ -257,14 +258,6 @@ public final class ProvisioningLab: @unchecked Sendable {
         await smdp?.shutdown()
     }
 
-    /// A free TCP port on 127.0.0.1 (bound and released), for a server whose address must be known before it starts.
-    static func freeLoopbackPort() throws -> Int {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let channel = try ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait()
-        let port = channel.localAddress?.port ?? 0
-        try channel.close().wait()
-        return port
-    }
 }
 
 /// Live counts of a lab run.

@@ -161,7 +161,7 @@ struct BenchProvisionCommand: AsyncParsableCommand {
             profiles: provisioned, failed: terminals - provisioned, seconds: (elapsed * 10).rounded() / 10,
             profilesPerSecond: (Double(provisioned) / elapsed * 100).rounded() / 100,
             roundTripsPerDownload: trips.isEmpty ? 0 : (Double(trips.reduce(0, +)) / Double(trips.count) * 100).rounded() / 100,
-            cpuSecondsPerProfile: cpu, p50Seconds: ProvisioningLabPercentile.of(durations, 50), p99Seconds: ProvisioningLabPercentile.of(durations, 99),
+            cpuSecondsPerProfile: cpu, p50Seconds: ProvisioningLab.percentile(durations, 50), p99Seconds: ProvisioningLab.percentile(durations, 99),
             link: link, terminals: terminals, profileSize: profileSize, concurrency: concurrency,
             machine: "\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(ProcessCPU.loadAverage())")
         print(json ? report.json() : report.table())
@@ -169,14 +169,13 @@ struct BenchProvisionCommand: AsyncParsableCommand {
     }
 
     private func freePort() throws -> Int {
-        let socket = try FreePort.find()
-        return socket
+        try LoopbackPort.free()
     }
 
     private func waitForPort(_ port: Int) async throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if FreePort.isListening(port) { return }
+            if LoopbackPort.isListening(port) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         Console.error("nothing listens on 127.0.0.1:\(port) after 30 s")
@@ -227,13 +226,6 @@ struct ProvisionBenchReport: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-}
-
-enum ProvisioningLabPercentile {
-    static func of(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        return sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
     }
 }
 

@@ -16,17 +16,7 @@ final class DeviceAgentEndToEndTests: XCTestCase {
 
     /// The agent binary; built with the Makefile when missing, the test is skipped when that fails.
     func agentBinary() throws -> URL {
-        let binary = Self.repositoryRoot.appendingPathComponent(".build/clpaagent/lpa-agent")
-        if !FileManager.default.isExecutableFile(atPath: binary.path) {
-            let make = Process()
-            make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            make.arguments = ["make", "-C", Self.repositoryRoot.appendingPathComponent("Sources/CLPAAgent").path, "-j2", "all"]
-            make.standardOutput = FileHandle.nullDevice
-            make.standardError = FileHandle.nullDevice
-            try? make.run()
-            make.waitUntilExit()
-        }
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        guard let binary = DeviceAgentBuild.ensureBuilt(repositoryRoot: Self.repositoryRoot) else {
             throw XCTSkip("lpa-agent is not built and `make -C Sources/CLPAAgent` failed")
         }
         return binary

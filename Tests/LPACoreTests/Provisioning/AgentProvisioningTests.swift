@@ -13,17 +13,7 @@ final class AgentProvisioningTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func agentBinary() throws -> URL {
-        let binary = Self.repositoryRoot.appendingPathComponent(".build/clpaagent/lpa-agent")
-        if !FileManager.default.isExecutableFile(atPath: binary.path) {
-            let make = Process()
-            make.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            make.arguments = ["make", "-C", Self.repositoryRoot.appendingPathComponent("Sources/CLPAAgent").path, "-j2", "all"]
-            make.standardOutput = FileHandle.nullDevice
-            make.standardError = FileHandle.nullDevice
-            try? make.run()
-            make.waitUntilExit()
-        }
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        guard let binary = DeviceAgentBuild.ensureBuilt(repositoryRoot: Self.repositoryRoot) else {
             throw XCTSkip("lpa-agent is not built and `make -C Sources/CLPAAgent` failed")
         }
         return binary

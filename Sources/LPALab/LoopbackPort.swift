@@ -1,9 +1,9 @@
 import Foundation
 
-/// Loopback TCP ports for the processes a benchmark starts.
-enum FreePort {
+/// Loopback TCP ports for servers whose address must be known before they start (lab runs, benchmarks).
+public enum LoopbackPort {
     /// A port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
-    static func find() throws -> Int {
+    public static func free() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         defer { close(fd) }
@@ -20,7 +20,7 @@ enum FreePort {
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func isListening(_ port: Int) -> Bool {
+    public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

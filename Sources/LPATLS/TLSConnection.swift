@@ -8,6 +8,10 @@ import Glibc
 /// One OpenSSL `SSL` object with its pair of memory BIOs: ciphertext goes in through ``feed(_:)``
 /// and comes out through ``drainCiphertext(allocator:)``; plaintext is read and written in between.
 ///
+/// A server connection whose TLS 1.3 handshake completed can leave OpenSSL's record layer for
+/// ``TLS13RecordLayer`` (``TLSConfiguration/compactSessions``): ``finishHandshake()`` then frees the
+/// `SSL` object and every later call goes to the record layer.
+///
 /// Not thread-safe: owned by exactly one ``TLSHandler`` and used only on its channel's event loop.
 /// It never touches sockets, which keeps it testable on its own.
 final class TLSConnection {
@@ -17,7 +21,7 @@ final class TLSConnection {
         case failed(TLSError)
     }
 
-    enum ReadResult {
+    enum ReadResult: Equatable {
         /// Plaintext was appended to the buffer; more may follow.
         case data
         /// No complete record is buffered.
@@ -27,10 +31,17 @@ final class TLSConnection {
         case failed(TLSError)
     }
 
-    let ssl: OpaquePointer
-    private var rbio: OpaquePointer
-    private var wbio: OpaquePointer
+    /// The OpenSSL connection; nil once the record layer took over.
+    private var ssl: OpaquePointer?
+    private var rbio: OpaquePointer?
+    private var wbio: OpaquePointer?
     let role: TLSConfiguration.Role
+    /// The record layer after the hand-over.
+    private var records: TLS13RecordLayer?
+    /// Traffic secrets OpenSSL reports during the handshake, while a hand-over is possible.
+    private var secrets: TrafficSecrets?
+    /// Records the server wrote under its first application key (its session tickets).
+    private var recordsAfterHandshake: Int?
 
     init(context: TLSContext, serverHostname: String?, credentials: TLSCredentials? = nil) throws {
         OpenSSLErrorQueue.clear()
@@ -48,6 +59,11 @@ final class TLSConnection {
         self.rbio = r
         self.wbio = w
         self.role = context.configuration.role
+        if role == .server, context.configuration.compactSessions {
+            let secrets = TrafficSecrets()
+            SSL_set_ex_data(ssl, TrafficSecrets.exDataIndex, Unmanaged.passUnretained(secrets).toOpaque())
+            self.secrets = secrets
+        }
 
         if let credentials {
             try credentials.apply(to: ssl)
@@ -64,10 +80,15 @@ final class TLSConnection {
     }
 
     deinit {
-        SSL_free(ssl)  // frees both BIOs
+        if let ssl { SSL_free(ssl) }  // frees both BIOs
+        secrets?.wipe()
     }
 
+    /// Whether the record layer took over from OpenSSL.
+    var usesCompactRecordLayer: Bool { records != nil }
+
     private func configureHostname(_ host: String, verify: Bool) throws {
+        guard let ssl else { return }
         let isIPAddress = Self.isIPAddress(host)
         if !isIPAddress {
             guard lpa_SSL_set_tlsext_host_name(ssl, host) == 1 else {
@@ -94,11 +115,17 @@ final class TLSConnection {
 
     /// Offers an earlier session for resumption (client side, before the handshake).
     func offer(session: OpaquePointer) {
+        guard let ssl else { return }
         SSL_set_session(ssl, session)
     }
 
     /// Appends received ciphertext to the input BIO.
     func feed(_ buffer: ByteBuffer) {
+        if let records {
+            records.feed(buffer)
+            return
+        }
+        guard let rbio else { return }
         buffer.withUnsafeReadableBytes { bytes in
             var offset = 0
             while offset < bytes.count {
@@ -111,9 +138,16 @@ final class TLSConnection {
 
     /// Runs the handshake as far as the buffered input allows.
     func doHandshake() -> HandshakeResult {
+        guard let ssl, let wbio else { return .complete }
         OpenSSLErrorQueue.clear()
+        let before = Int(lpa_BIO_pending(wbio))
         let rc = SSL_do_handshake(ssl)
-        if rc == 1 { return .complete }
+        if rc == 1 {
+            // A TLS 1.3 server writes only its session tickets, under the first application key,
+            // in the step that completes the handshake.
+            if secrets != nil { recordsAfterHandshake = Self.countRecords(in: wbio, from: before) }
+            return .complete
+        }
         let error = SSL_get_error(ssl, rc)
         switch error {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
@@ -127,12 +161,26 @@ final class TLSConnection {
         }
     }
 
+    /// Whether `SSL_read` could make progress: ciphertext waits in the input BIO, or OpenSSL holds
+    /// decrypted or unprocessed bytes.
+    ///
+    /// `SSL_read` (re)allocates OpenSSL's record buffer — about 16 KiB — before it finds the input
+    /// empty, and keeps it until the next record is consumed. Calling it only when there is input
+    /// lets `SSL_MODE_RELEASE_BUFFERS` keep an idle connection free of that buffer.
+    private var hasInput: Bool {
+        if let records { return records.hasInput }
+        guard let ssl, let rbio else { return false }
+        return lpa_BIO_pending(rbio) > 0 || SSL_pending(ssl) > 0
+    }
+
     /// Decrypts buffered records into `buffer` until no complete record is left.
     func readPlaintext(into buffer: inout ByteBuffer) -> ReadResult {
+        if let records { return records.read(into: &buffer) }
+        guard let ssl, let rbio, hasInput || SSL_has_pending(ssl) == 1 else { return .wantMore }
         var produced = false
         while true {
             if buffer.writableBytes < 1024 {
-                buffer.reserveCapacity(minimumWritableBytes: max(4096, buffer.capacity))
+                buffer.reserveCapacity(minimumWritableBytes: max(Self.plaintextReadSize(pendingCiphertext: Int(lpa_BIO_pending(rbio))), buffer.capacity))
             }
             OpenSSLErrorQueue.clear()
             var lastReturn: Int32 = 0
@@ -142,6 +190,7 @@ final class TLSConnection {
             }
             if rc > 0 {
                 produced = true
+                if !hasInput { return .data }
                 continue
             }
             let error = SSL_get_error(ssl, lastReturn)
@@ -161,6 +210,10 @@ final class TLSConnection {
     /// Encrypts `buffer` into the output BIO.
     func writePlaintext(_ buffer: ByteBuffer) -> TLSError? {
         guard buffer.readableBytes > 0 else { return nil }
+        if let records {
+            return buffer.withUnsafeReadableBytes { records.write($0) }
+        }
+        guard let ssl else { return .closed }
         OpenSSLErrorQueue.clear()
         return buffer.withUnsafeReadableBytes { bytes -> TLSError? in
             var offset = 0
@@ -180,6 +233,11 @@ final class TLSConnection {
 
     /// Queues close_notify in the output BIO.
     func shutdown() {
+        if let records {
+            records.closeNotify()
+            return
+        }
+        guard let ssl else { return }
         OpenSSLErrorQueue.clear()
         _ = SSL_shutdown(ssl)
         OpenSSLErrorQueue.clear()
@@ -187,6 +245,8 @@ final class TLSConnection {
 
     /// Takes everything the output BIO holds.
     func drainCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
+        if let records { return records.takeOutput() }
+        guard let wbio else { return nil }
         let pending = lpa_BIO_pending(wbio)
         guard pending > 0 else { return nil }
         var buffer = allocator.buffer(capacity: Int(pending))
@@ -197,24 +257,107 @@ final class TLSConnection {
         return buffer
     }
 
-    /// Replaces both memory BIOs with fresh, empty ones when neither holds data. Memory BIOs keep
-    /// the capacity of the largest flight they ever held (the handshake); swapping them after the
-    /// handshake returns that memory, which matters with hundreds of thousands of idle connections.
-    func compactBuffers() {
-        guard lpa_BIO_pending(rbio) == 0, lpa_BIO_pending(wbio) == 0,
-              let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem())
-        else { return }
-        _ = lpa_BIO_set_mem_eof_return(r, -1)
-        _ = lpa_BIO_set_mem_eof_return(w, -1)
-        SSL_set0_rbio(ssl, r)  // frees the old BIO
-        SSL_set0_wbio(ssl, w)
-        rbio = r
-        wbio = w
+    /// Called once the handshake completed and its last flight was drained: hands a TLS 1.3
+    /// server connection over to ``TLS13RecordLayer`` and frees the `SSL` object when possible,
+    /// and otherwise returns the memory the handshake left behind.
+    func finishHandshake() {
+        if handOverToRecordLayer() { return }
+        compactBuffers()
+    }
+
+    /// Moves a completed TLS 1.3 server connection to ``TLS13RecordLayer``; false (nothing
+    /// changed) when the connection does not qualify: another version or suite, secrets not
+    /// reported, or OpenSSL still holding data.
+    private func handOverToRecordLayer() -> Bool {
+        guard let ssl, let rbio, let wbio, let secrets else { return false }
+        defer {
+            secrets.wipe()
+            self.secrets = nil
+            SSL_set_ex_data(ssl, TrafficSecrets.exDataIndex, nil)
+        }
+        guard SSL_version(ssl) == TLS1_3_VERSION,
+              let cipher = SSL_get_current_cipher(ssl),
+              let suite = TLS13RecordLayer.Suite.named(String(cString: SSL_CIPHER_get_name(cipher))),
+              let clientSecret = secrets.client, let serverSecret = secrets.server,
+              clientSecret.count == suite.hashLength, serverSecret.count == suite.hashLength,
+              let written = recordsAfterHandshake,
+              lpa_BIO_pending(wbio) == 0, SSL_has_pending(ssl) == 0
+        else { return false }
+        // Ciphertext after the client's Finished: the first records under its application key.
+        var pending: ByteBuffer?
+        let waiting = Int(lpa_BIO_pending(rbio))
+        if waiting > 0 {
+            var buffer = ByteBufferAllocator().buffer(capacity: waiting)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: waiting) { p in
+                Int(max(0, BIO_read(rbio, p.baseAddress, Int32(waiting))))
+            }
+            pending = buffer
+        }
+        do {
+            records = try TLS13RecordLayer(
+                suite: suite, readSecret: clientSecret, writeSecret: serverSecret,
+                writeSequence: UInt64(written), pendingInput: pending)
+        } catch {
+            if let pending { feedBack(pending) }
+            return false
+        }
+        SSL_free(ssl)  // frees both BIOs
+        self.ssl = nil
+        self.rbio = nil
+        self.wbio = nil
+        return true
+    }
+
+    private func feedBack(_ buffer: ByteBuffer) {
+        guard let rbio else { return }
+        buffer.withUnsafeReadableBytes { _ = BIO_write(rbio, $0.baseAddress, Int32($0.count)) }
+    }
+
+    /// Records (5-byte header plus body) in a memory BIO's contents from `offset`; nil when they
+    /// do not end exactly at its end.
+    private static func countRecords(in bio: OpaquePointer, from offset: Int) -> Int? {
+        var contents: UnsafeMutablePointer<CChar>?
+        let length = Int(lpac_BIO_get_mem_data(bio, &contents))
+        guard let contents, offset <= length else { return offset == length ? 0 : nil }
+        var position = offset
+        var count = 0
+        while position + 5 <= length {
+            let body = Int(UInt8(bitPattern: contents[position + 3])) << 8 | Int(UInt8(bitPattern: contents[position + 4]))
+            position += 5 + body
+            count += 1
+        }
+        return position == length ? count : nil
+    }
+
+    /// Returns the memory the handshake left behind: each memory BIO that holds no data is replaced
+    /// by a fresh one (a memory BIO keeps the capacity of the largest flight it ever held), and
+    /// OpenSSL's record buffers are freed unless they hold data. Matters with hundreds of
+    /// thousands of idle connections.
+    private func compactBuffers() {
+        guard let ssl, let rbio, let wbio else { return }
+        if lpa_BIO_pending(rbio) == 0, let r = BIO_new(BIO_s_mem()) {
+            _ = lpa_BIO_set_mem_eof_return(r, -1)
+            SSL_set0_rbio(ssl, r)  // frees the old BIO
+            self.rbio = r
+        }
+        if lpa_BIO_pending(wbio) == 0, let w = BIO_new(BIO_s_mem()) {
+            _ = lpa_BIO_set_mem_eof_return(w, -1)
+            SSL_set0_wbio(ssl, w)
+            self.wbio = w
+        }
+        _ = SSL_free_buffers(ssl)
+    }
+
+    /// Room to reserve for decrypting `pendingCiphertext` bytes: the plaintext is never longer
+    /// than its ciphertext, so small records get small buffers; at least 1 KiB, at most one
+    /// full record.
+    static func plaintextReadSize(pendingCiphertext: Int) -> Int {
+        min(max(1024, pendingCiphertext), 16 * 1024 + 256)
     }
 
     /// A new reference to the current session when it can be resumed; the caller owns it.
     func resumableSession() -> OpaquePointer? {
-        guard let s = SSL_get1_session(ssl) else { return nil }
+        guard let ssl, let s = SSL_get1_session(ssl) else { return nil }
         if SSL_SESSION_is_resumable(s) == 1 { return s }
         SSL_SESSION_free(s)
         return nil
@@ -222,11 +365,15 @@ final class TLSConnection {
 
     /// Identity of the current session, to tell whether a new ticket arrived.
     var currentSessionIdentity: UnsafeRawPointer? {
-        SSL_get_session(ssl).map { UnsafeRawPointer($0) }
+        guard let ssl else { return nil }
+        return SSL_get_session(ssl).map { UnsafeRawPointer($0) }
     }
 
     /// Details of the completed handshake.
+    ///
+    /// - Precondition: called before ``finishHandshake()``.
     func handshakeDetails() -> TLSHandshakeCompleted {
+        guard let ssl else { preconditionFailure("handshake details are read before the hand-over") }
         let version = String(cString: SSL_get_version(ssl))
         let cipher = SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) } ?? "unknown"
         let group = lpa_SSL_get_group_name(ssl).map { String(cString: $0) }

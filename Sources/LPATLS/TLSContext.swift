@@ -78,6 +78,8 @@ public final class TLSContext: @unchecked Sendable {
             // Stateless tickets carry the session; no per-session memory is kept on the server.
             _ = lpa_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
             _ = lpa_SSL_CTX_set_num_tickets(ctx, c.sessionResumption ? max(0, c.ticketsPerHandshake) : 0)
+            // The traffic secrets reach only the connection that hands itself to TLS13RecordLayer.
+            if c.compactSessions { SSL_CTX_set_keylog_callback(ctx, TrafficSecrets.keyLogCallback) }
         case .client:
             // Sessions are stored by TLSClientSessionCache, keyed by peer; OpenSSL's own cache stays off.
             _ = lpa_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))

@@ -55,6 +55,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Whether the connection left OpenSSL's record layer for ``TLS13RecordLayer`` after its
+    /// handshake (``TLSConfiguration/compactSessions``).
+    public var usesCompactRecordLayer: Bool { connection.usesCompactRecordLayer }
+
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -178,7 +182,10 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timeoutTask = nil
             let details = connection.handshakeDetails()
             rememberSession()
-            connection.compactBuffers()
+            // The handshake's last flight (with TLS 1.3 tickets) goes out first, so that the
+            // buffers it occupied can be returned.
+            flushCiphertext(context: context)
+            connection.finishHandshake()
             context.fireUserInboundEventTriggered(details)
             let queued = queuedWrites
             queuedWrites.removeAll()

@@ -48,6 +48,66 @@ final class TLSInteropTests: XCTestCase {
         XCTAssertEqual(details.peerSubjectValue("CN"), "89049032123451234512345678901235")
     }
 
+    func testOpenSSLClientKeyUpdatesAreFollowedByTheCompactRecordLayer() async throws {
+        let openssl = try openSSLBinary()
+        let server = try await TestTLSServer.start(serverConfig, echo: true)
+        defer { Task { try? await server.stop() } }
+        // Interactive s_client (no -quiet): a line "k" sends KeyUpdate, "K" one that requests the
+        // server's own update, so the echo of "after" is only readable if the server renewed its key.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: openssl)
+        process.arguments = [
+            "s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost", "-tls1_3",
+            "-CAfile", files["ca"]!, "-cert", files["clientCert"]!, "-key", files["clientKey"]!, "-verify_return_error",
+        ]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stdout
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let accepted = try await server.nextConnection()
+        let details = try await accepted.handshake.futureResult.get()
+        XCTAssertEqual(details.protocolVersion, "TLSv1.3")
+        XCTAssertEqual(accepted.compactRecordLayer, true)
+        let loop = server.channel.eventLoop
+        var expected = 0
+        for line in ["before\n", "k\n", "middle\n", "K\n", "after\n"] {
+            stdin.fileHandleForWriting.write(Data(line.utf8))
+            if line.count > 2 {
+                expected += line.utf8.count
+                _ = try await accepted.waitForBytes(expected, on: loop).get()
+            } else {
+                try await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        try stdin.fileHandleForWriting.close()
+        let output = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let received = try await accepted.waitForBytes(expected, on: loop).get()
+        XCTAssertEqual(String(buffer: received), "before\nmiddle\nafter\n")
+        XCTAssertEqual(output.components(separatedBy: "KEYUPDATE").count - 1, 2, output)
+        XCTAssertTrue(output.contains("after"), output)
+    }
+
+    func testTLS12ConnectionsStayOnOpenSSLRecordLayer() async throws {
+        let openssl = try openSSLBinary()
+        let server = try await TestTLSServer.start(serverConfig, echo: true, closeAfterBytes: 5)
+        defer { Task { try? await server.stop() } }
+        let (status, output) = try runProcess(openssl, [
+            "s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost", "-tls1_2",
+            "-CAfile", files["ca"]!, "-cert", files["clientCert"]!, "-key", files["clientKey"]!,
+            "-verify_return_error", "-ign_eof", "-quiet",
+        ], input: "ping\n")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("ping"), output)
+        let accepted = try await server.nextConnection()
+        let details = try await accepted.handshake.futureResult.get()
+        XCTAssertEqual(details.protocolVersion, "TLSv1.2")
+        XCTAssertEqual(accepted.compactRecordLayer, false)
+    }
+
     func testOurServerRefusesTLS11FromOpenSSLClient() async throws {
         let openssl = try openSSLBinary()
         let server = try await TestTLSServer.start(serverConfig)

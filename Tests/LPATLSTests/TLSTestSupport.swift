@@ -74,8 +74,14 @@ final class RecordingHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Whether the TLS handler below had moved to the compact record layer when the handshake was announced.
+    private(set) var compactRecordLayer: Bool?
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let e = event as? TLSHandshakeCompleted { handshake.succeed(e) }
+        if let e = event as? TLSHandshakeCompleted {
+            compactRecordLayer = (try? context.pipeline.syncOperations.handler(type: TLSHandler.self))?.usesCompactRecordLayer
+            handshake.succeed(e)
+        }
         context.fireUserInboundEventTriggered(event)
     }
 

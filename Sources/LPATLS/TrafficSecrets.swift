@@ -1,0 +1,59 @@
+import COpenSSL
+
+/// The first application traffic secrets of a TLS 1.3 connection, as OpenSSL reports them through
+/// its key-log callback while the handshake runs. Kept only until ``TLSConnection`` hands the
+/// connection to ``TLS13RecordLayer`` (or decides not to), then wiped.
+final class TrafficSecrets {
+    private(set) var client: [UInt8]?
+    private(set) var server: [UInt8]?
+
+    /// The `SSL` ex-data slot that points at a connection's instance.
+    static let exDataIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, nil, nil, nil, nil)
+
+    /// Installed on server contexts that compact sessions; never writes key material anywhere else.
+    static let keyLogCallback: SSL_CTX_keylog_cb_func = { ssl, line in
+        guard let ssl, let line, let raw = SSL_get_ex_data(ssl, TrafficSecrets.exDataIndex) else { return }
+        Unmanaged<TrafficSecrets>.fromOpaque(raw).takeUnretainedValue().record(line: line)
+    }
+
+    /// Takes `CLIENT_TRAFFIC_SECRET_0 <client random> <secret>` and its server twin; ignores the rest.
+    private func record(line: UnsafePointer<CChar>) {
+        let fields = String(cString: line).split(separator: " ")
+        guard fields.count == 3, let secret = Self.bytes(hex: fields[2]) else { return }
+        switch fields[0] {
+        case "CLIENT_TRAFFIC_SECRET_0": client = secret
+        case "SERVER_TRAFFIC_SECRET_0": server = secret
+        default: break
+        }
+    }
+
+    func wipe() {
+        client?.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+        server?.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+        client = nil
+        server = nil
+    }
+
+    private static func bytes(hex: Substring) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0, !digits.isEmpty else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(digits.count / 2)
+        var i = 0
+        while i < digits.count {
+            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+            i += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

@@ -72,13 +72,14 @@ public final class AdmissionControl: Sendable {
 }
 
 /// First handler of every accepted connection: asks ``AdmissionControl`` and closes refused
-/// connections at once, before the TLS handshake spends any CPU.
+/// connections at once, before the TLS handshake spends any CPU. An admitted connection is
+/// released when it closes; the handler leaves the pipeline as soon as it admitted, so reads
+/// and writes do not pass through it.
 final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let control: AdmissionControl
     private let metrics: EdgeMetrics
-    private var admitted = false
 
     init(control: AdmissionControl, metrics: EdgeMetrics) {
         self.control = control
@@ -89,25 +90,24 @@ final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         switch control.admit(address: address) {
         case .admit:
-            admitted = true
             metrics.connectionsOpen.increment()
+            let control = self.control
+            let metrics = self.metrics
+            context.channel.closeFuture.whenComplete { _ in
+                control.release()
+                metrics.connectionsOpen.decrement()
+            }
             context.fireChannelActive()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         case .refuse(let limit):
             metrics.refused(limit: limit)
             context.close(promise: nil)
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        if admitted {
-            admitted = false
-            control.release()
-            metrics.connectionsOpen.decrement()
-            context.fireChannelInactive()
-        }
-    }
+    // Only a refused connection, closing, still has this handler: the handlers above never saw it
+    // become active, so they see neither its data nor its end.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if admitted { context.fireChannelRead(data) }
-    }
+    func channelInactive(context: ChannelHandlerContext) {}
 }

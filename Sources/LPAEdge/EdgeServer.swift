@@ -11,8 +11,8 @@ import TerminalProtocol
 /// ``TerminalSessionHandler`` per terminal, closes heartbeat counting windows and reports them to
 /// the core link, and drains on shutdown.
 ///
-/// Pipeline per connection: `AdmissionHandler` → `TLSHandler` → `TerminalFrameDecoder` /
-/// `TerminalFrameEncoder` → `TerminalSessionHandler`.
+/// Pipeline per connection: `AdmissionHandler` (until admitted) → `TLSHandler` →
+/// `TerminalSessionHandler` (which also frames the byte stream).
 public final class EdgeServer: Service, Sendable {
     public let environment: EdgeEnvironment
     public let admission: AdmissionControl
@@ -53,7 +53,6 @@ public final class EdgeServer: Service, Sendable {
         let env = environment
         let tls = tlsContext
         let admission = self.admission
-        let maxFrame = config.limits.maxFrameBytes
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: config.limits.writeBufferLowWaterBytes, high: config.limits.writeBufferHighWaterBytes)
         let bootstrap = ServerBootstrap(group: group)
@@ -68,8 +67,6 @@ public final class EdgeServer: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(AdmissionHandler(control: admission, metrics: env.metrics))
                     try sync.addHandler(TLSHandler(context: tls))
-                    try sync.addHandler(ByteToMessageHandler(TerminalFrameDecoder(maximumFrameLength: maxFrame)))
-                    try sync.addHandler(MessageToByteHandler(TerminalFrameEncoder()))
                     try sync.addHandler(TerminalSessionHandler(environment: env))
                 }
             }

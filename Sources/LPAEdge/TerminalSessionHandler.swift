@@ -4,10 +4,12 @@ import Logging
 import NIOCore
 import TerminalProtocol
 
-/// Serves one terminal connection above the TLS handler and the frame codec. It turns channel
-/// events into calls on ``TerminalSessionStateMachine`` and carries out the actions it returns:
-/// frames to send, registration with the core, session-table membership, heartbeat counting,
-/// timers, and requests from the core waiting for the terminal's answer.
+/// Serves one terminal connection above the TLS handler. It cuts the plaintext stream into
+/// frames (``TerminalFrameCodec``, limit checked before a body is buffered), turns them and the
+/// channel's events into calls on ``TerminalSessionStateMachine`` and carries out the actions it
+/// returns: frames to send, registration with the core, session-table membership, heartbeat
+/// counting, timers, and requests from the core waiting for the terminal's answer. Frames written
+/// into the pipeline from outside are encoded the same way.
 ///
 /// Back-pressure: while the channel is not writable (a slow terminal is not reading what it is
 /// sent) the handler stops reading from it, so a slow terminal cannot make the edge buffer
@@ -15,9 +17,9 @@ import TerminalProtocol
 ///
 /// Runs on its channel's event loop only.
 final class TerminalSessionHandler: ChannelDuplexHandler {
-    typealias InboundIn = TerminalFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = TerminalFrame
-    typealias OutboundOut = TerminalFrame
+    typealias OutboundOut = ByteBuffer
 
     private enum Pending {
         case frame(EventLoopPromise<TerminalFrame>, Scheduled<Void>?)
@@ -37,12 +39,17 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     private var needsFlush = false
     private var endReason: ReasonCode = .unspecified
     private var tlsDone = false
+    /// Bytes of a frame not yet complete.
+    private var partialFrame: ByteBuffer?
+    private let limits: TerminalProtocolLimits
+    private var heartbeatCounter: HeartbeatCounter?
     static let maxPendingRequests = 64
 
     init(environment: EdgeEnvironment) {
         self.env = environment
         self.stateMachine = TerminalSessionStateMachine(policy: environment.policy)
         self.logger = environment.logger
+        self.limits = TerminalProtocolLimits(maximumFrameLength: environment.configuration.limits.maxFrameBytes)
     }
 
     // MARK: Channel events
@@ -86,9 +93,60 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        env.metrics.framesIn.increment()
-        perform(stateMachine.frameReceived(frame, now: .now()))
+        var buffer = unwrapInboundIn(data)
+        if var partial = partialFrame {
+            partialFrame = nil
+            partial.writeBuffer(&buffer)
+            buffer = partial
+        }
+        while self.context != nil, !stateMachine.isClosed {
+            let frame: TerminalFrame?
+            do {
+                frame = try TerminalFrameCodec.readFrame(from: &buffer, limits: limits)
+            } catch {
+                protocolViolation(error)
+                return
+            }
+            guard let frame else { break }
+            env.metrics.framesIn.increment()
+            perform(stateMachine.frameReceived(frame, now: .now()))
+        }
+        if buffer.readableBytes > 0, !stateMachine.isClosed {
+            // Only the incomplete frame is kept, not the (larger) buffer it arrived in.
+            var rest = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            rest.writeBuffer(&buffer)
+            partialFrame = rest
+        }
+    }
+
+    private func protocolViolation(_ error: TerminalProtocolError) {
+        env.metrics.protocolError()
+        logger.notice("malformed frame", metadata: ["error": "\(error)", "code": "\(ReasonCode.protocolViolation.name)"])
+        partialFrame = nil
+        // The frame stream cannot be resynchronised: say why and close.
+        endReason = .protocolViolation
+        perform(stateMachine.serverClose(reason: .protocolViolation, text: "\(error)"))
+    }
+
+    /// Encodes `frame` and writes it; a frame that cannot be encoded fails `promise`.
+    private func send(_ frame: TerminalFrame, context: ChannelHandlerContext, flush: Bool, promise: EventLoopPromise<Void>?) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        do {
+            try TerminalFrameCodec.encode(frame, into: &buffer, maximumFrameLength: TerminalProtocolLimits.default.maximumFrameLength)
+        } catch {
+            logger.error("frame not sent", metadata: ["kind": "\(frame.kind)", "error": "\(error)"])
+            promise?.fail(error)
+            return
+        }
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: promise)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        send(unwrapOutboundIn(data), context: context, flush: false, promise: promise)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -112,11 +170,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             return
         }
         if let protocolError = error as? TerminalProtocolError {
-            env.metrics.protocolError()
-            logger.notice("malformed frame", metadata: ["error": "\(protocolError)", "code": "\(ReasonCode.protocolViolation.name)"])
-            // The frame stream cannot be resynchronised: say why and close.
-            endReason = .protocolViolation
-            perform(stateMachine.serverClose(reason: .protocolViolation, text: "\(protocolError)"))
+            protocolViolation(protocolError)
             return
         }
         logger.debug("connection error", metadata: ["error": "\(error)"])
@@ -125,6 +179,12 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let partial = partialFrame, partial.readableBytes > 0, !stateMachine.isClosed {
+            env.metrics.protocolError()
+            let error = TerminalProtocolError.truncatedFrame(expected: nil, available: partial.readableBytes)
+            logger.notice("malformed frame", metadata: ["error": "\(error)", "code": "\(ReasonCode.protocolViolation.name)"])
+        }
+        partialFrame = nil
         helloTimer?.cancel()
         helloTimer = nil
         livenessTimer?.cancel()
@@ -187,7 +247,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         if case .send(let frame) = action {
             rearmLiveness(intervalSeconds: Int(settings.heartbeatIntervalSeconds))
             let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+            send(frame, context: context, flush: true, promise: promise)
             return promise.futureResult
         }
         perform(action)
@@ -232,7 +292,9 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             }
         }
         pending[id] = .frame(promise, timer)
-        context.writeAndFlush(wrapOutboundOut(outgoing)).whenFailure { error in
+        let written = context.eventLoop.makePromise(of: Void.self)
+        send(outgoing, context: context, flush: true, promise: written)
+        written.futureResult.whenFailure { error in
             let handler = bound.value
             if case .frame(let p, let t) = handler.pending.removeValue(forKey: id) {
                 t?.cancel()
@@ -287,18 +349,22 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, handler: self, eventLoop: context.eventLoop)
             self.handle = handle
             env.metrics.sessionsActive.increment()
-            env.ledger.open(terminalID)
+            heartbeatCounter = env.ledger.open(terminalID)
             if let replaced = env.sessions.insert(handle) {
                 _ = replaced.disconnect(reason: .duplicateSession, text: "a newer session of \(terminalID) replaced this one")
             }
-            context.writeAndFlush(wrapOutboundOut(.welcome(welcome)), promise: nil)
+            send(.welcome(welcome), context: context, flush: true, promise: nil)
             rearmLiveness(intervalSeconds: Int(welcome.settings.heartbeatIntervalSeconds))
             logger.info("session started", metadata: ["model": "\(welcome.model)", "session": "\(welcome.sessionID)"])
 
         case .acknowledgeHeartbeat(let terminalID, let ack):
             env.metrics.heartbeats.increment()
-            env.ledger.record(terminalID, now: env.unixTime())
-            context.write(wrapOutboundOut(.heartbeatAck(ack)), promise: nil)
+            if let heartbeatCounter {
+                heartbeatCounter.record(now: env.unixTime())
+            } else {
+                env.ledger.record(terminalID, now: env.unixTime())
+            }
+            send(.heartbeatAck(ack), context: context, flush: false, promise: nil)
             needsFlush = true
 
         case .completeRequest(let frame):
@@ -320,21 +386,27 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             endReason = reject.code
             env.metrics.sessionEnded(reason: reject.code, rejected: true)
             logger.notice("terminal rejected", metadata: ["code": "\(reject.code.name)", "reason": "\(reject.text)"])
-            context.writeAndFlush(wrapOutboundOut(.reject(reject))).whenComplete { _ in context.close(promise: nil) }
+            closeAfterSending(.reject(reject), context: context)
 
         case .goodbyeAndClose(let goodbye):
             endReason = goodbye.reason
             env.metrics.sessionEnded(reason: goodbye.reason, rejected: false)
             logger.info("closing session", metadata: ["code": "\(goodbye.reason.name)", "reason": "\(goodbye.text)"])
-            context.writeAndFlush(wrapOutboundOut(.goodbye(goodbye))).whenComplete { _ in context.close(promise: nil) }
+            closeAfterSending(.goodbye(goodbye), context: context)
 
         case .closeSilently(let reason):
             endReason = reason
             context.close(promise: nil)
 
         case .send(let frame):
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            send(frame, context: context, flush: true, promise: nil)
         }
+    }
+
+    private func closeAfterSending(_ frame: TerminalFrame, context: ChannelHandlerContext) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        send(frame, context: context, flush: true, promise: written)
+        written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 
     private var registeredIdentity: Identity?

@@ -72,6 +72,11 @@ struct TerminalSessionStateMachine {
         return false
     }
 
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
     mutating func handshakeCompleted(_ details: TLSHandshakeCompleted) -> Action {
         guard case .awaitingHandshake = state else { return .none }
         state = .awaitingHello(details)

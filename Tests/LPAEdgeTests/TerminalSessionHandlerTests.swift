@@ -60,6 +60,21 @@ final class TerminalSessionHandlerTests: XCTestCase {
                               peerCertificateDER: nil, serverName: nil)
     }
 
+    /// Writes `frame` as the bytes a terminal sends.
+    func send(to channel: NIOAsyncTestingChannel, _ frame: TerminalFrame) async throws {
+        var buffer = ByteBuffer()
+        try TerminalFrameCodec.encode(frame, into: &buffer)
+        try await channel.writeInbound(buffer)
+    }
+
+    /// The next frame the handler wrote, decoded from its bytes.
+    func nextFrame(_ channel: NIOAsyncTestingChannel) async throws -> TerminalFrame {
+        var buffer = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+        let frame = try XCTUnwrap(try TerminalFrameCodec.readFrame(from: &buffer))
+        XCTAssertEqual(buffer.readableBytes, 0, "one write, one frame")
+        return frame
+    }
+
     func hello(eid: String) -> TerminalFrame {
         .hello(Hello(protocolVersion: 1, identity: Identity(eid: eid, imei: imei, model: "SIM-METER-1"), agent: "t", maximumFrameLength: 0))
     }
@@ -69,9 +84,9 @@ final class TerminalSessionHandlerTests: XCTestCase {
         let env = makeEnvironment(link: link)
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await channel.writeInbound(hello(eid: eid))
+        try await send(to: channel, hello(eid: eid))
 
-        guard case .welcome(let welcome) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        guard case .welcome(let welcome) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(welcome.settings.heartbeatIntervalSeconds, 60)
         XCTAssertEqual(welcome.model, "SIM-METER-1")
         let registration = link.record.withLockedValue { $0.registrations.first }
@@ -80,9 +95,9 @@ final class TerminalSessionHandlerTests: XCTestCase {
         XCTAssertEqual(registration?.edgeNodeID, "edge-test")
         XCTAssertEqual(env.sessions.count, 1)
 
-        try await channel.writeInbound(TerminalFrame.heartbeat(Heartbeat(seq: 9)))
+        try await send(to: channel, TerminalFrame.heartbeat(Heartbeat(seq: 9)))
         channel.pipeline.fireChannelReadComplete()
-        let ack = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        let ack = try await nextFrame(channel)
         XCTAssertEqual(ack, .heartbeatAck(HeartbeatAck(seq: 9)))
         let window = env.ledger.closeWindow(newStart: 1_800_000_060)
         XCTAssertEqual(window.map(\.count), [1])
@@ -91,21 +106,21 @@ final class TerminalSessionHandlerTests: XCTestCase {
         // The core asks for an APDU batch through the session handle.
         let handle = try XCTUnwrap(env.sessions.session(for: eid))
         let pending = handle.transmit(ApduBatch(channel: 1, apdus: [[0x81, 0xE2, 0x91, 0x00, 0x03, 0xBF, 0x3E, 0x00]]))
-        guard case .apduBatch(let sent) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        guard case .apduBatch(let sent) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(sent.channel, 1)
-        try await channel.writeInbound(TerminalFrame.apduBatchResult(ApduBatchResult(batchID: sent.batchID, status: .ok, responses: [[0x90, 0x00]], detail: "")))
+        try await send(to: channel, TerminalFrame.apduBatchResult(ApduBatchResult(batchID: sent.batchID, status: .ok, responses: [[0x90, 0x00]], detail: "")))
         let result = try await pending.get()
         XCTAssertEqual(result.responses, [[0x90, 0x00]])
 
         // New settings reach the terminal.
         let settings = TerminalSettings(heartbeatIntervalSeconds: 15, historyLimit: 20, version: 2)
         try await handle.push(settings: settings).get()
-        let pushed = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        let pushed = try await nextFrame(channel)
         XCTAssertEqual(pushed, .settings(settings))
 
         // Closing fails what is still pending and tells the core.
         let orphan = handle.transmit(ApduBatch(channel: 1, apdus: [[0x00, 0xA4, 0x04, 0x00]]))
-        _ = try await channel.waitForOutboundWrite(as: TerminalFrame.self)
+        _ = try await nextFrame(channel)
         try await channel.close()
         do {
             _ = try await orphan.get()
@@ -121,8 +136,8 @@ final class TerminalSessionHandlerTests: XCTestCase {
         let env = makeEnvironment(link: link)
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await channel.writeInbound(hello(eid: "89049032123451234512345678901300"))
-        guard case .reject(let reject) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        try await send(to: channel, hello(eid: "89049032123451234512345678901300"))
+        guard case .reject(let reject) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(reject.code, .identityMismatch)
         try await channel.closeFuture.get()
         XCTAssertTrue(link.record.withLockedValue { $0.registrations.isEmpty })
@@ -133,25 +148,49 @@ final class TerminalSessionHandlerTests: XCTestCase {
         let env = makeEnvironment(link: RecordingCoreLink())
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        channel.pipeline.fireErrorCaught(TerminalProtocolError.frameTooLarge(length: 1 << 20, limit: 1 << 18))
-        guard case .goodbye(let bye) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        // A length prefix announcing 1 MiB, above the 256 KiB limit: refused before any body arrives.
+        var prefix = ByteBuffer()
+        LengthPrefix.write(1 << 20, to: &prefix)
+        try await channel.writeInbound(prefix)
+        guard case .goodbye(let bye) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(bye.reason, .protocolViolation)
         try await channel.closeFuture.get()
+    }
+
+    func testFramesSplitAcrossReadsAndSharingOneAreAllHandled() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        _ = try await nextFrame(channel)
+        var bytes = ByteBuffer()
+        for seq in 1...3 { try TerminalFrameCodec.encode(.heartbeat(Heartbeat(seq: UInt32(seq))), into: &bytes) }
+        // The first heartbeat and half of the second in one read, the rest in another.
+        let cut = bytes.readableBytes / 2
+        try await channel.writeInbound(bytes.getSlice(at: 0, length: cut)!)
+        try await channel.writeInbound(bytes.getSlice(at: cut, length: bytes.readableBytes - cut)!)
+        channel.pipeline.fireChannelReadComplete()
+        for seq in 1...3 {
+            let ack = try await nextFrame(channel)
+            XCTAssertEqual(ack, .heartbeatAck(HeartbeatAck(seq: UInt32(seq))))
+        }
+        XCTAssertEqual(env.ledger.closeWindow(newStart: 1_800_000_060).map(\.count), [3])
+        try await channel.close()
     }
 
     func testNewerSessionReplacesOlderOne() async throws {
         let env = makeEnvironment(link: RecordingCoreLink())
         let first = try await makeChannel(env)
         first.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await first.writeInbound(hello(eid: eid))
-        _ = try await first.waitForOutboundWrite(as: TerminalFrame.self)
+        try await send(to: first, hello(eid: eid))
+        _ = try await nextFrame(first)
 
         let second = try await makeChannel(env)
         second.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await second.writeInbound(hello(eid: eid))
-        _ = try await second.waitForOutboundWrite(as: TerminalFrame.self)
+        try await send(to: second, hello(eid: eid))
+        _ = try await nextFrame(second)
 
-        guard case .goodbye(let bye) = try await first.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        guard case .goodbye(let bye) = try await nextFrame(first) else { return XCTFail() }
         XCTAssertEqual(bye.reason, .duplicateSession)
         try await first.closeFuture.get()
         XCTAssertEqual(env.sessions.count, 1)
@@ -164,8 +203,8 @@ final class TerminalSessionHandlerTests: XCTestCase {
         let env = makeEnvironment(link: link)
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await channel.writeInbound(hello(eid: eid))
-        guard case .reject(let reject) = try await channel.waitForOutboundWrite(as: TerminalFrame.self) else { return XCTFail() }
+        try await send(to: channel, hello(eid: eid))
+        guard case .reject(let reject) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(reject.code, .unknownModel)
         try await channel.closeFuture.get()
     }

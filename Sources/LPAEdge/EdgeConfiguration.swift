@@ -21,9 +21,11 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
     public var nodeID: String = ProcessInfo.processInfo.hostName
     /// The Prometheus endpoint (`GET /metrics`, plain HTTP) that `lpa-edge` serves.
     public var metrics: Metrics = Metrics()
+    /// Threads serving terminals; 0 runs one per CPU core.
+    public var eventLoopThreads: Int = 0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, limits, heartbeat, core, identityBinding, drainSeconds, nodeID, metrics
+        case listen, tls, limits, heartbeat, core, identityBinding, drainSeconds, nodeID, metrics, eventLoopThreads
     }
 
     public struct Metrics: Codable, Sendable, Equatable {
@@ -78,8 +80,11 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         public var cipherList: String?
         public var cipherSuites: String?
         public var sessionResumption: Bool = true
+        /// After a TLS 1.3 handshake, free OpenSSL's connection object and protect records
+        /// directly (about 0.3 KiB of TLS state per idle terminal instead of about 20 KiB).
+        public var compactSessions: Bool = true
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case certificate, privateKey, clientCA, requireClientCertificate, handshakeTimeoutSeconds, minimumVersion, groups, cipherList, cipherSuites, sessionResumption
+            case certificate, privateKey, clientCA, requireClientCertificate, handshakeTimeoutSeconds, minimumVersion, groups, cipherList, cipherSuites, sessionResumption, compactSessions
         }
 
         public init() {}
@@ -97,6 +102,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             cipherList = try c.decodeIfPresent(String.self, forKey: .cipherList)
             cipherSuites = try c.decodeIfPresent(String.self, forKey: .cipherSuites)
             sessionResumption = try c.decodeIfPresent(Bool.self, forKey: .sessionResumption) ?? d.sessionResumption
+            compactSessions = try c.decodeIfPresent(Bool.self, forKey: .compactSessions) ?? d.compactSessions
         }
     }
 
@@ -202,6 +208,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
         metrics = try c.decodeIfPresent(Metrics.self, forKey: .metrics) ?? d.metrics
+        eventLoopThreads = try c.decodeIfPresent(Int.self, forKey: .eventLoopThreads) ?? d.eventLoopThreads
     }
 
     /// Checks ranges that decoding alone cannot.
@@ -209,6 +216,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         func fail(_ s: String) -> ConfigurationError { ConfigurationError(file: "", detail: s) }
         guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
         guard (0...65535).contains(metrics.port) else { throw fail("metrics.port: \(metrics.port) is not a TCP port") }
+        guard (0...1024).contains(eventLoopThreads) else { throw fail("eventLoopThreads: must be between 0 (one per core) and 1024") }
         guard limits.maxConnections > 0 else { throw fail("limits.maxConnections: must be positive") }
         guard limits.maxFrameBytes >= 64, limits.maxFrameBytes <= 2 * 1024 * 1024 else {
             throw fail("limits.maxFrameBytes: must be between 64 and 2097152")
@@ -243,6 +251,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         if let list = tls.cipherList { c.cipherList = list }
         if let suites = tls.cipherSuites { c.cipherSuites = suites }
         c.sessionResumption = tls.sessionResumption
+        c.compactSessions = tls.compactSessions
         return c
     }
 }

@@ -99,6 +99,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             partial.writeBuffer(&buffer)
             buffer = partial
         }
+        var frames = 0
+        defer { if frames > 0 { env.metrics.framesIn.increment(by: Int64(frames)) } }
         while self.context != nil, !stateMachine.isClosed {
             let frame: TerminalFrame?
             do {
@@ -108,7 +110,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 return
             }
             guard let frame else { break }
-            env.metrics.framesIn.increment()
+            frames += 1
             perform(stateMachine.frameReceived(frame, now: .now()))
         }
         if buffer.readableBytes > 0, !stateMachine.isClosed {
@@ -357,13 +359,9 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             rearmLiveness(intervalSeconds: Int(welcome.settings.heartbeatIntervalSeconds))
             logger.info("session started", metadata: ["model": "\(welcome.model)", "session": "\(welcome.sessionID)"])
 
-        case .acknowledgeHeartbeat(let terminalID, let ack):
+        case .acknowledgeHeartbeat(let ack):
             env.metrics.heartbeats.increment()
-            if let heartbeatCounter {
-                heartbeatCounter.record(now: env.unixTime())
-            } else {
-                env.ledger.record(terminalID, now: env.unixTime())
-            }
+            heartbeatCounter?.record(now: env.unixTime())
             send(.heartbeatAck(ack), context: context, flush: false, promise: nil)
             needsFlush = true
 

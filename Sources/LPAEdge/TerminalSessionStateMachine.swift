@@ -21,7 +21,6 @@ struct TerminalSessionStateMachine {
     struct ActiveSession: Equatable {
         var terminalID: String
         var intervalSeconds: Int
-        var lastHeard: NIODeadline
     }
 
     enum State: Equatable {
@@ -39,7 +38,7 @@ struct TerminalSessionStateMachine {
         /// Send Welcome and enter the session table.
         case welcome(terminalID: String, Welcome)
         /// Acknowledge and count a heartbeat.
-        case acknowledgeHeartbeat(terminalID: String, HeartbeatAck)
+        case acknowledgeHeartbeat(HeartbeatAck)
         /// A terminal answer to a pending request from the core.
         case completeRequest(TerminalFrame)
         /// Send Reject, then close.
@@ -53,6 +52,9 @@ struct TerminalSessionStateMachine {
     }
 
     private(set) var state: State = .awaitingHandshake
+    /// When the active terminal was last heard from (kept outside ``state`` so that a heartbeat
+    /// does not rewrite the session value).
+    private(set) var lastHeard: NIODeadline = .uptimeNanoseconds(0)
     let policy: Policy
 
     init(policy: Policy) {
@@ -98,12 +100,11 @@ struct TerminalSessionStateMachine {
                 return .closeSilently(bye.reason)
             }
             return violation("\(frame.kind) before Welcome")
-        case .active(var session):
-            session.lastHeard = now
-            state = .active(session)
+        case .active:
+            lastHeard = now
             switch frame {
             case .heartbeat(let hb):
-                return .acknowledgeHeartbeat(terminalID: session.terminalID, HeartbeatAck(seq: hb.seq))
+                return .acknowledgeHeartbeat(HeartbeatAck(seq: hb.seq))
             case .apduBatchResult, .channelOpenResult, .channelCloseResult:
                 return .completeRequest(frame)
             case .goodbye(let bye):
@@ -145,7 +146,8 @@ struct TerminalSessionStateMachine {
         guard case .registering(let id) = state else { return .none }
         switch decision {
         case .accept(let settings, let model, let required):
-            state = .active(ActiveSession(terminalID: id, intervalSeconds: Int(settings.heartbeatIntervalSeconds), lastHeard: now))
+            state = .active(ActiveSession(terminalID: id, intervalSeconds: Int(settings.heartbeatIntervalSeconds)))
+            lastHeard = now
             return .welcome(terminalID: id, Welcome(
                 protocolVersion: TerminalProtocolVersion.current, sessionID: sessionID, settings: settings,
                 requiredFields: required, model: model))
@@ -176,7 +178,7 @@ struct TerminalSessionStateMachine {
     mutating func livenessCheck(now: NIODeadline) -> Action {
         guard case .active(let session) = state else { return .none }
         let allowed = TimeAmount.seconds(Int64(session.intervalSeconds * policy.missedIntervalsBeforeDrop))
-        if now - session.lastHeard > allowed {
+        if now - lastHeard > allowed {
             state = .closed
             return .goodbyeAndClose(Goodbye(
                 reason: .heartbeatTimeout,
@@ -190,7 +192,7 @@ struct TerminalSessionStateMachine {
         guard case .active(var session) = state else { return .none }
         session.intervalSeconds = Int(settings.heartbeatIntervalSeconds)
         // The terminal needs one old interval to hear the change; count silence from now.
-        session.lastHeard = max(session.lastHeard, now)
+        lastHeard = max(lastHeard, now)
         state = .active(session)
         return .send(.settings(settings))
     }

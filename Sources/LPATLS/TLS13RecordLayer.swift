@@ -99,6 +99,14 @@ final class TLS13RecordLayer {
         }
     }
 
+    /// One opened record: its inner content type; application data went to the caller's buffer
+    /// (`length` bytes), other content is returned.
+    private struct OpenedRecord {
+        var type: UInt8
+        var content: [UInt8]?
+        var length: Int
+    }
+
     private enum ContentType {
         static let alert: UInt8 = 21
         static let handshake: UInt8 = 22
@@ -182,11 +190,11 @@ final class TLS13RecordLayer {
             guard length > Self.tagLength else {
                 return fail(.badRecordMAC, "a record of \(length) bytes is too short to be authenticated")
             }
-            let opened: Result<(type: UInt8, content: [UInt8]?, length: Int), TLSRecordFailure> = buffer.withUnsafeReadableBytes { record in
+            let opened: Result<OpenedRecord, TLSRecordFailure> = buffer.withUnsafeReadableBytes { record in
                 open(record: UnsafeRawBufferPointer(rebasing: record[0..<(Self.headerLength + length)]), into: &plaintext)
             }
             buffer.moveReaderIndex(forwardBy: Self.headerLength + length)
-            let inner: (type: UInt8, content: [UInt8]?, length: Int)
+            let inner: OpenedRecord
             switch opened {
             case .success(let value): inner = value
             case .failure(let failure): return fail(failure)
@@ -225,13 +233,13 @@ final class TLS13RecordLayer {
 
     /// Authenticates and decrypts one whole record (header included). Application data is
     /// appended to `plaintext`; other content is returned.
-    private func open(record: UnsafeRawBufferPointer, into plaintext: inout ByteBuffer) -> Result<(type: UInt8, content: [UInt8]?, length: Int), TLSRecordFailure> {
+    private func open(record: UnsafeRawBufferPointer, into plaintext: inout ByteBuffer) -> Result<OpenedRecord, TLSRecordFailure> {
         let sealedLength = record.count - Self.headerLength - Self.tagLength
         var tag = [UInt8](record[(record.count - Self.tagLength)...])
         guard let ctx = AEADContextCache.current.context(for: suite) else {
             return .failure(TLSRecordFailure(.internalError, "no cipher context for \(suite.name)"))
         }
-        var result: Result<(type: UInt8, content: [UInt8]?, length: Int), TLSRecordFailure> = .failure(TLSRecordFailure(.badRecordMAC, "record authentication failed"))
+        var result: Result<OpenedRecord, TLSRecordFailure> = .failure(TLSRecordFailure(.badRecordMAC, "record authentication failed"))
         plaintext.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedLength) { out -> Int in
             let base = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let header = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -263,10 +271,10 @@ final class TLS13RecordLayer {
                 return 0
             }
             if type == ContentType.applicationData {
-                result = .success((type, nil, contentLength))
+                result = .success(OpenedRecord(type: type, content: nil, length: contentLength))
                 return contentLength
             }
-            result = .success((type, Array(UnsafeBufferPointer(start: base, count: contentLength)), contentLength))
+            result = .success(OpenedRecord(type: type, content: Array(UnsafeBufferPointer(start: base, count: contentLength)), length: contentLength))
             return 0
         }
         if case .success = result {

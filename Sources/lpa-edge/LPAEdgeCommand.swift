@@ -4,6 +4,8 @@ import LPAConfig
 import LPAEdge
 import LPAMetricsExport
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import TerminalProtocol
 
@@ -111,7 +113,10 @@ struct LPAEdgeCommand: AsyncParsableCommand {
                 rpcLink = l
                 link = l
             }
-            server = try EdgeServer(environment: EdgeEnvironment(configuration: configuration, coreLink: link, sessions: sessions, logger: logger))
+            let threads = configuration.eventLoopThreads
+            let group: EventLoopGroup = threads > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: threads) : MultiThreadedEventLoopGroup.singleton
+            server = try EdgeServer(
+                environment: EdgeEnvironment(configuration: configuration, coreLink: link, sessions: sessions, logger: logger), group: group)
             try await server.start()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])

@@ -56,6 +56,18 @@ final class EdgeConfigurationTests: XCTestCase {
         XCTAssertTrue(c.tls.requireClientCertificate)
     }
 
+    func testEventLoopThreadsAndCompactSessionsAreConfigurable() throws {
+        let defaults = try EdgeConfiguration.parse(yaml: "listen:\n  port: 9443\n")
+        XCTAssertEqual(defaults.eventLoopThreads, 0)
+        XCTAssertTrue(defaults.tlsConfiguration().compactSessions)
+        let c = try EdgeConfiguration.parse(yaml: "eventLoopThreads: 2\ntls:\n  compactSessions: false\n")
+        XCTAssertEqual(c.eventLoopThreads, 2)
+        XCTAssertFalse(c.tlsConfiguration().compactSessions)
+        XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "eventLoopThreads: -1\n", file: "edge.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("eventLoopThreads"), "\(error)")
+        }
+    }
+
     func testErrorsNameFileAndKey() {
         XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "listen:\n  port: seventy\n", file: "edge.yaml")) { error in
             let text = "\(error)"

@@ -141,7 +141,7 @@ final class TerminalSessionStateMachineTests: XCTestCase {
     func testHeartbeatIsAcknowledgedWithItsSequence() {
         var m = activeMachine()
         XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: 42)), now: t0 + .seconds(1)),
-                       .acknowledgeHeartbeat(terminalID: Self.eid, HeartbeatAck(seq: 42)))
+                       .acknowledgeHeartbeat(HeartbeatAck(seq: 42)))
     }
 
     func testSilenceBeyondAllowedIntervalsDropsTheTerminal() {

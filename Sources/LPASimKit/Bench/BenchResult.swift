@@ -81,6 +81,8 @@ public struct EdgeBenchConditions: Sendable, Encodable {
     public var system: String
     /// 1, 5 and 15 minute load averages when the run started: how busy the shared machine was.
     public var loadAverage: String
+    /// Event-loop threads of lpa-edge (Mosquitto always runs one).
+    public var edgeThreads: Int = 0
 
     public init(
         terminals: Int, durationS: Double, warmupS: Double, pacedS: Double, pacedRatePerS: Double, handshakeConcurrency: Int,

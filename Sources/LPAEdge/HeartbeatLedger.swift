@@ -36,16 +36,19 @@ public final class HeartbeatLedger: Sendable {
         return shards[Int(h % UInt64(shards.count))]
     }
 
-    /// Starts counting for a terminal that just became active; a terminal already counted (a newer
-    /// session replacing an older one) keeps its counter.
+    /// Starts counting for a terminal that just became active. Each session gets its own counter;
+    /// a newer session replacing an older one takes over what the older one counted in this window.
     @discardableResult
     public func open(_ terminalID: String) -> HeartbeatCounter {
-        shard(terminalID).withLockedValue { counters in
-            if let existing = counters[terminalID] { return existing }
-            let counter = HeartbeatCounter()
-            counters[terminalID] = counter
-            return counter
+        let counter = HeartbeatCounter()
+        let replaced = shard(terminalID).withLockedValue { counters in
+            counters.updateValue(counter, forKey: terminalID)
         }
+        if let replaced {
+            counter.count.add(replaced.count.exchange(0, ordering: .relaxed), ordering: .relaxed)
+            counter.lastSeen.store(replaced.lastSeen.load(ordering: .relaxed), ordering: .relaxed)
+        }
+        return counter
     }
 
     /// Counts one heartbeat at Unix time `now` for a terminal being counted.
@@ -53,14 +56,22 @@ public final class HeartbeatLedger: Sendable {
         shard(terminalID).withLockedValue { $0[terminalID] }?.record(now: now)
     }
 
-    /// Stops counting for a terminal; returns its partial count for the current window.
+    /// Stops counting for a session; returns what its counter holds for the current window. The
+    /// terminal stays counted when a newer session already replaced this one (`counter` given and
+    /// no longer the terminal's); without `counter`, whichever counter the terminal has is closed.
     @discardableResult
-    public func close(_ terminalID: String, windowSeconds: Int32) -> HeartbeatCount? {
+    public func close(_ terminalID: String, counter: HeartbeatCounter? = nil, windowSeconds: Int32) -> HeartbeatCount? {
         let start = windowStart.withLockedValue { $0 }
-        guard let counter = shard(terminalID).withLockedValue({ $0.removeValue(forKey: terminalID) }) else { return nil }
+        let closed: HeartbeatCounter? = shard(terminalID).withLockedValue { counters in
+            guard let current = counters[terminalID] else { return counter }
+            if let counter, counter !== current { return counter }
+            counters.removeValue(forKey: terminalID)
+            return current
+        }
+        guard let closed else { return nil }
         return HeartbeatCount(
             terminalID: terminalID, windowStart: start, windowSeconds: windowSeconds,
-            count: counter.count.exchange(0, ordering: .relaxed), lastSeen: counter.lastSeen.load(ordering: .relaxed))
+            count: closed.count.exchange(0, ordering: .relaxed), lastSeen: closed.lastSeen.load(ordering: .relaxed))
     }
 
     /// Ends the current window at `newStart` and returns its counts.

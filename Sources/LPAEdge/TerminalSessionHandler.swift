@@ -113,7 +113,13 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             frames += 1
             perform(stateMachine.frameReceived(frame, now: .now()))
         }
-        if buffer.readableBytes > 0, !stateMachine.isClosed {
+        guard buffer.readableBytes > 0, !stateMachine.isClosed else { return }
+        if buffer.capacity <= max(1024, 2 * buffer.readableBytes) {
+            // Not much larger than the incomplete frame: keep appending to it (no copy per read
+            // while a large frame trickles in).
+            if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+            partialFrame = buffer
+        } else {
             // Only the incomplete frame is kept, not the (larger) buffer it arrived in.
             var rest = context.channel.allocator.buffer(capacity: buffer.readableBytes)
             rest.writeBuffer(&buffer)
@@ -205,8 +211,9 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             env.metrics.sessionsActive.decrement()
             let removed = env.sessions.remove(handle)
             let windowSeconds = Int32(env.configuration.heartbeat.countWindowSeconds)
+            let partial = env.ledger.close(handle.terminalID, counter: heartbeatCounter, windowSeconds: windowSeconds)
+            heartbeatCounter = nil
             if removed {
-                let partial = env.ledger.close(handle.terminalID, windowSeconds: windowSeconds)
                 let link = env.coreLink
                 let reason = endReason
                 let id = handle.terminalID

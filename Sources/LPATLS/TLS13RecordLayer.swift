@@ -51,38 +51,54 @@ final class TLS13RecordLayer {
         }
     }
 
-    /// One direction's keys: `material` holds secret ‖ key ‖ IV in one allocation.
+    /// One direction's keys: `material` holds secret ‖ key ‖ IV in one allocation that is
+    /// reserved once and wiped in place whenever its contents change.
     private struct TrafficKeys {
         private(set) var material: [UInt8]
         var sequence: UInt64 = 0
         let suite: Suite
 
-        init(secret: [UInt8], suite: Suite) throws(TLSRecordFailure) {
+        init(secret: UnsafeRawBufferPointer, suite: Suite) throws(TLSRecordFailure) {
             self.suite = suite
-            self.material = secret
+            material = []
+            material.reserveCapacity(suite.hashLength + suite.keyLength + 12)
+            material.append(contentsOf: secret)
             try derive()
         }
 
+        /// Replaces key and IV with those of the secret at the front of `material`.
         private mutating func derive() throws(TLSRecordFailure) {
-            let secret = Array(material.prefix(suite.hashLength))
-            let key = try TLS13KeySchedule.expandLabel(secret: secret, label: "key", length: suite.keyLength, digest: suite.digest)
-            let iv = try TLS13KeySchedule.expandLabel(secret: secret, label: "iv", length: 12, digest: suite.digest)
-            wipe()
-            material = secret + key + iv
+            let h = suite.hashLength, keyLength = suite.keyLength, digest = suite.digest
+            var key = try withBytes(of: material) { (m) throws(TLSRecordFailure) -> [UInt8] in
+                try TLS13KeySchedule.expandLabel(secret: UnsafeRawBufferPointer(rebasing: m[0..<h]), label: "key", length: keyLength, digest: digest)
+            }
+            var iv = try withBytes(of: material) { (m) throws(TLSRecordFailure) -> [UInt8] in
+                try TLS13KeySchedule.expandLabel(secret: UnsafeRawBufferPointer(rebasing: m[0..<h]), label: "iv", length: 12, digest: digest)
+            }
+            material.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress! + h, $0.count - h) }
+            material.removeSubrange(h...)
+            material.append(contentsOf: key)
+            material.append(contentsOf: iv)
+            cleanse(&key)
+            cleanse(&iv)
             sequence = 0
         }
 
         /// Moves to the next generation of traffic secret (RFC 8446 §7.2).
         mutating func update() throws(TLSRecordFailure) {
-            let next = try TLS13KeySchedule.expandLabel(
-                secret: Array(material.prefix(suite.hashLength)), label: "traffic upd", length: suite.hashLength, digest: suite.digest)
+            let h = suite.hashLength, digest = suite.digest
+            var next = try withBytes(of: material) { (m) throws(TLSRecordFailure) -> [UInt8] in
+                try TLS13KeySchedule.expandLabel(secret: UnsafeRawBufferPointer(rebasing: m[0..<h]), label: "traffic upd", length: h, digest: digest)
+            }
             wipe()
-            material = next
+            material.removeAll(keepingCapacity: true)
+            material.append(contentsOf: next)
+            cleanse(&next)
             try derive()
         }
 
         mutating func wipe() {
-            material.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+            cleanse(&material)
         }
 
         /// Runs `body` with the key and the per-record nonce (IV XOR the sequence number).
@@ -116,6 +132,9 @@ final class TLS13RecordLayer {
     static let maximumPlaintext = 1 << 14
     static let maximumCiphertext = (1 << 14) + 256
     private static let tagLength = 16
+    /// Consecutive records without application data (empty records, user_canceled alerts,
+    /// KeyUpdates) tolerated before the peer is taken for abusive.
+    static let recordsWithoutDataLimit = 32
     private static let headerLength = 5
 
     let suite: Suite
@@ -130,6 +149,8 @@ final class TLS13RecordLayer {
     /// The peer sent close_notify, or a fatal alert went either way: nothing more is read.
     private var inputClosed = false
     private var outputClosed = false
+    /// Records in a row that carried no application data (see ``recordsWithoutDataLimit``).
+    private var recordsWithoutData = 0
     private let allocator = ByteBufferAllocator()
 
     /// - Parameters:
@@ -138,7 +159,7 @@ final class TLS13RecordLayer {
     ///   - pendingInput: ciphertext that arrived after the peer's Finished.
     ///   - readSequence: records the peer already sent under `readSecret` (0 after a handshake).
     init(
-        suite: Suite, readSecret: [UInt8], writeSecret: [UInt8], writeSequence: UInt64, readSequence: UInt64 = 0,
+        suite: Suite, readSecret: UnsafeRawBufferPointer, writeSecret: UnsafeRawBufferPointer, writeSequence: UInt64, readSequence: UInt64 = 0,
         pendingInput: ByteBuffer?
     ) throws(TLSRecordFailure) {
         self.suite = suite
@@ -175,7 +196,7 @@ final class TLS13RecordLayer {
         guard !inputClosed, var buffer = input else { return .wantMore }
         input = nil
         var produced = false
-        defer { keepRemainder(of: buffer) }
+        defer { keepRemainder(of: &buffer) }
         while buffer.readableBytes >= Self.headerLength {
             let start = buffer.readerIndex
             let outerType = buffer.getInteger(at: start, as: UInt8.self)!
@@ -190,6 +211,9 @@ final class TLS13RecordLayer {
             guard length > Self.tagLength else {
                 return fail(.badRecordMAC, "a record of \(length) bytes is too short to be authenticated")
             }
+            guard length - Self.tagLength <= Self.maximumPlaintext + 1 else {
+                return fail(.recordOverflow, "\(length - Self.tagLength) bytes of inner plaintext in one record")
+            }
             let opened: Result<OpenedRecord, TLSRecordFailure> = buffer.withUnsafeReadableBytes { record in
                 open(record: UnsafeRawBufferPointer(rebasing: record[0..<(Self.headerLength + length)]), into: &plaintext)
             }
@@ -201,6 +225,15 @@ final class TLS13RecordLayer {
             }
             if inner.type != ContentType.handshake, !handshakeFragment.isEmpty {
                 return fail(.unexpectedMessage, "a handshake message was interrupted by a record of type \(inner.type)")
+            }
+            if inner.type == ContentType.applicationData, inner.length > 0 {
+                recordsWithoutData = 0
+            } else {
+                // Empty records, warning alerts and KeyUpdates cost work and move no data.
+                recordsWithoutData += 1
+                guard recordsWithoutData <= Self.recordsWithoutDataLimit else {
+                    return fail(.unexpectedMessage, "\(recordsWithoutData) records in a row without application data")
+                }
             }
             switch inner.type {
             case ContentType.applicationData:
@@ -266,10 +299,6 @@ final class TLS13RecordLayer {
             }
             let type = base[end - 1]
             let contentLength = end - 1
-            guard contentLength <= Self.maximumPlaintext else {
-                result = .failure(TLSRecordFailure(.recordOverflow, "\(contentLength) bytes of plaintext in one record"))
-                return 0
-            }
             if type == ContentType.applicationData {
                 result = .success(OpenedRecord(type: type, content: nil, length: contentLength))
                 return contentLength
@@ -296,9 +325,13 @@ final class TLS13RecordLayer {
             let request = handshakeFragment[4]
             handshakeFragment.removeFirst(5)
             guard request <= 1 else { return TLSRecordFailure(.illegalParameter, "KeyUpdate request \(request)") }
+            // The next record is protected under the new key: nothing may follow in this one.
+            guard handshakeFragment.isEmpty else {
+                return TLSRecordFailure(.unexpectedMessage, "data after a KeyUpdate in the same record")
+            }
             do {
                 try readKeys.update()
-                if request == 1 { try sendKeyUpdate() }
+                if request == 1, !outputClosed { try sendKeyUpdate() }
             } catch {
                 return error
             }
@@ -306,16 +339,23 @@ final class TLS13RecordLayer {
         return nil
     }
 
-    private func keepRemainder(of buffer: ByteBuffer) {
+    private func keepRemainder(of buffer: inout ByteBuffer) {
         guard !inputClosed, buffer.readableBytes > 0 else { return }
-        // A copy of just the partial record, so the transport's (larger) read buffer is not held.
-        var rest = allocator.buffer(capacity: buffer.readableBytes)
-        rest.writeImmutableBuffer(buffer)
-        if var pending = input {
-            // More ciphertext was fed while reading (not expected on one event loop, kept anyway).
-            rest.writeBuffer(&pending)
+        let pending = input
+        if buffer.capacity <= max(1024, 2 * buffer.readableBytes) {
+            // Not much larger than the partial record: keep appending to it, no copy per read.
+            if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+            input = buffer
+        } else {
+            // Just the partial record, so a large read buffer is not held by an idle connection.
+            var rest = allocator.buffer(capacity: buffer.readableBytes)
+            rest.writeImmutableBuffer(buffer)
+            input = rest
         }
-        input = rest
+        if var pending {
+            // More ciphertext was fed while reading (not expected on one event loop, kept anyway).
+            input!.writeBuffer(&pending)
+        }
     }
 
     private func fail(_ alert: TLSAlert, _ reason: String) -> TLSConnection.ReadResult {
@@ -366,22 +406,31 @@ final class TLS13RecordLayer {
         return output
     }
 
-    /// Sends KeyUpdate(update_not_requested) under the current key, then moves to the next one.
-    private func sendKeyUpdate() throws(TLSRecordFailure) {
-        if let failure = seal(type: ContentType.handshake, UnsafeRawBufferPointer(start: nil, count: 0), control: [24, 0, 0, 1, 0]) {
+    /// Renews this side's write key and asks the peer to renew its own (KeyUpdate with
+    /// update_requested).
+    func requestKeyUpdate() throws(TLSRecordFailure) {
+        guard !outputClosed else { throw TLSRecordFailure(.internalError, "the connection is closed for writing") }
+        try sendKeyUpdate(requestingPeerUpdate: true)
+    }
+
+    /// Sends KeyUpdate under the current key, then moves to the next one.
+    private func sendKeyUpdate(requestingPeerUpdate: Bool = false) throws(TLSRecordFailure) {
+        let message: [UInt8] = [24, 0, 0, 1, requestingPeerUpdate ? 1 : 0]
+        if let failure = seal(type: ContentType.handshake, UnsafeRawBufferPointer(start: nil, count: 0), control: message) {
             throw failure
         }
         try writeKeys.update()
     }
 
     /// Seals `bytes` (or, for alerts and KeyUpdate, `control`) as one record of inner type `type`.
-    private func seal(type: UInt8, _ bytes: UnsafeRawBufferPointer, control: [UInt8] = []) -> TLSRecordFailure? {
+    func seal(type: UInt8, _ bytes: UnsafeRawBufferPointer, control: [UInt8] = []) -> TLSRecordFailure? {
         guard let ctx = AEADContextCache.current.context(for: suite) else {
             return TLSRecordFailure(.internalError, "no cipher context for \(suite.name)")
         }
         let contentLength = control.isEmpty ? bytes.count : control.count
         let sealedLength = contentLength + 1 + Self.tagLength
         var out = output ?? allocator.buffer(capacity: Self.headerLength + sealedLength)
+        output = nil  // `out` is then the only reference: appending does not copy what is queued
         var failed = false
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.headerLength + sealedLength) { raw -> Int in
             let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -453,39 +502,67 @@ enum TLSAlert: UInt8 {
 
 /// HKDF-Expand-Label of RFC 8446 §7.1, with HMAC from OpenSSL.
 enum TLS13KeySchedule {
-    static func expandLabel(secret: [UInt8], label: String, context: [UInt8] = [], length: Int, digest: String) throws(TLSRecordFailure) -> [UInt8] {
+    /// HKDF-Expand-Label; intermediate blocks are wiped before returning.
+    static func expandLabel(secret: UnsafeRawBufferPointer, label: String, context: [UInt8] = [], length: Int, digest: String) throws(TLSRecordFailure) -> [UInt8] {
         let fullLabel = Array("tls13 \(label)".utf8)
         var info: [UInt8] = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(fullLabel.count)]
         info += fullLabel
         info.append(UInt8(context.count))
         info += context
         var output: [UInt8] = []
-        var previous: [UInt8] = []
+        output.reserveCapacity(length + 64)
+        var data: [UInt8] = []
+        data.reserveCapacity(64 + info.count + 1)
         var counter: UInt8 = 1
+        defer {
+            cleanse(&output)
+            cleanse(&data)
+        }
         while output.count < length {
-            let block = try hmac(digest: digest, key: secret, data: previous + info + [counter])
-            output += block
-            previous = block
+            // T(n) = HMAC(secret, T(n-1) ‖ info ‖ n)
+            data.append(contentsOf: info)
+            data.append(counter)
+            let produced = try hmac(digest: digest, key: secret, data: data, into: &output)
+            cleanse(&data)
+            data.removeAll(keepingCapacity: true)
+            data.append(contentsOf: output[(output.count - produced)...])
             counter += 1
         }
         return Array(output.prefix(length))
     }
 
-    private static func hmac(digest: String, key: [UInt8], data: [UInt8]) throws(TLSRecordFailure) -> [UInt8] {
+    static func expandLabel(secret: [UInt8], label: String, context: [UInt8] = [], length: Int, digest: String) throws(TLSRecordFailure) -> [UInt8] {
+        try withBytes(of: secret) { (s) throws(TLSRecordFailure) -> [UInt8] in
+            try expandLabel(secret: s, label: label, context: context, length: length, digest: digest)
+        }
+    }
+
+    /// Appends HMAC(key, data) to `output`; returns its length.
+    private static func hmac(digest: String, key: UnsafeRawBufferPointer, data: [UInt8], into output: inout [UInt8]) throws(TLSRecordFailure) -> Int {
         var out = [UInt8](repeating: 0, count: 64)
+        defer { cleanse(&out) }
         var outLength = 0
-        let produced = key.withUnsafeBytes { k in
-            data.withUnsafeBufferPointer { d in
-                out.withUnsafeMutableBufferPointer { o in
-                    EVP_Q_mac(nil, "HMAC", nil, digest, nil, k.baseAddress, k.count, d.baseAddress, d.count, o.baseAddress, o.count, &outLength)
-                }
+        let produced = data.withUnsafeBufferPointer { d in
+            out.withUnsafeMutableBufferPointer { o in
+                EVP_Q_mac(nil, "HMAC", nil, digest, nil, key.baseAddress, key.count, d.baseAddress, d.count, o.baseAddress, o.count, &outLength)
             }
         }
         guard produced != nil, outLength > 0 else {
             throw TLSRecordFailure(.internalError, "HMAC-\(digest) failed: \(OpenSSLErrorQueue.drain().joined(separator: "; "))")
         }
-        return Array(out.prefix(outLength))
+        output.append(contentsOf: out[0..<outLength])
+        return outLength
     }
+}
+
+/// `withUnsafeBytes` for a body that throws ``TLSRecordFailure`` only.
+func withBytes<R>(of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(TLSRecordFailure) -> R) throws(TLSRecordFailure) -> R {
+    try bytes.withUnsafeBytes { p in Result { () throws(TLSRecordFailure) -> R in try body(p) } }.get()
+}
+
+/// Overwrites `bytes` in place (the array must not share its storage, or only a copy is wiped).
+func cleanse(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { OPENSSL_cleanse(base, $0.count) } }
 }
 
 /// One AEAD cipher context per suite for the current thread. Contexts are re-keyed for every

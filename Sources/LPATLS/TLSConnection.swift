@@ -270,16 +270,16 @@ final class TLSConnection {
     /// reported, or OpenSSL still holding data.
     private func handOverToRecordLayer() -> Bool {
         guard let ssl, let rbio, let wbio, let secrets else { return false }
+        // The handshake is over: the keylog callback has nothing more to report. The slot is
+        // cleared before anything below can free `ssl`.
+        SSL_set_ex_data(ssl, TrafficSecrets.exDataIndex, nil)
         defer {
             secrets.wipe()
             self.secrets = nil
-            SSL_set_ex_data(ssl, TrafficSecrets.exDataIndex, nil)
         }
         guard SSL_version(ssl) == TLS1_3_VERSION,
               let cipher = SSL_get_current_cipher(ssl),
               let suite = TLS13RecordLayer.Suite.named(String(cString: SSL_CIPHER_get_name(cipher))),
-              let clientSecret = secrets.client, let serverSecret = secrets.server,
-              clientSecret.count == suite.hashLength, serverSecret.count == suite.hashLength,
               let written = recordsAfterHandshake,
               lpa_BIO_pending(wbio) == 0, SSL_has_pending(ssl) == 0
         else { return false }
@@ -293,14 +293,17 @@ final class TLSConnection {
             }
             pending = buffer
         }
-        do {
-            records = try TLS13RecordLayer(
-                suite: suite, readSecret: clientSecret, writeSecret: serverSecret,
+        let layer = try? secrets.withSecrets { (client, server) throws(TLSRecordFailure) -> TLS13RecordLayer? in
+            guard client.count == suite.hashLength, server.count == suite.hashLength else { return nil }
+            return try TLS13RecordLayer(
+                suite: suite, readSecret: client, writeSecret: server,
                 writeSequence: UInt64(written), pendingInput: pending)
-        } catch {
+        }
+        guard let layer else {
             if let pending { feedBack(pending) }
             return false
         }
+        records = layer
         SSL_free(ssl)  // frees both BIOs
         self.ssl = nil
         self.rbio = nil

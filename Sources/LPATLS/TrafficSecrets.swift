@@ -16,32 +16,50 @@ final class TrafficSecrets {
         Unmanaged<TrafficSecrets>.fromOpaque(raw).takeUnretainedValue().record(line: line)
     }
 
-    /// Takes `CLIENT_TRAFFIC_SECRET_0 <client random> <secret>` and its server twin; ignores the rest.
+    /// Takes `CLIENT_TRAFFIC_SECRET_0 <client random> <secret>` and its server twin; ignores the
+    /// rest. Parsed straight from OpenSSL's line, so the secret's hex is not copied anywhere.
     private func record(line: UnsafePointer<CChar>) {
-        let fields = String(cString: line).split(separator: " ")
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: strlen(line))
+        let fields = bytes.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false)
         guard fields.count == 3, let secret = Self.bytes(hex: fields[2]) else { return }
-        switch fields[0] {
-        case "CLIENT_TRAFFIC_SECRET_0": client = secret
-        case "SERVER_TRAFFIC_SECRET_0": server = secret
-        default: break
+        if fields[0].elementsEqual("CLIENT_TRAFFIC_SECRET_0".utf8) {
+            replace(&client, with: secret)
+        } else if fields[0].elementsEqual("SERVER_TRAFFIC_SECRET_0".utf8) {
+            replace(&server, with: secret)
+        } else {
+            var unused = secret
+            cleanse(&unused)
+        }
+    }
+
+    private func replace(_ slot: inout [UInt8]?, with secret: [UInt8]) {
+        if var old = slot { slot = nil; cleanse(&old) }
+        slot = secret
+    }
+
+    /// Runs `body` with both secrets (nil when OpenSSL did not report both), without copying them.
+    func withSecrets<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(TLSRecordFailure) -> R?) throws(TLSRecordFailure) -> R? {
+        guard let client, let server else { return nil }
+        return try withBytes(of: client) { (c) throws(TLSRecordFailure) -> R? in
+            try withBytes(of: server) { (s) throws(TLSRecordFailure) -> R? in try body(c, s) }
         }
     }
 
     func wipe() {
-        client?.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
-        server?.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
-        client = nil
-        server = nil
+        if var c = client { client = nil; cleanse(&c) }
+        if var s = server { server = nil; cleanse(&s) }
     }
 
-    private static func bytes(hex: Substring) -> [UInt8]? {
-        let digits = Array(hex.utf8)
+    private static func bytes(hex digits: Slice<UnsafeBufferPointer<UInt8>>) -> [UInt8]? {
         guard digits.count % 2 == 0, !digits.isEmpty else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
+        var i = digits.startIndex
+        while i < digits.endIndex {
+            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else {
+                cleanse(&out)
+                return nil
+            }
             out.append(high << 4 | low)
             i += 2
         }

@@ -102,6 +102,7 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         let sessions = SessionTable()
         let server: EdgeServer
         var rpcLink: RPCCoreLink?
+        var ownLoops: MultiThreadedEventLoopGroup?
         do {
             let link: any CoreLink
             if configuration.core.addresses.isEmpty {
@@ -114,7 +115,8 @@ struct LPAEdgeCommand: AsyncParsableCommand {
                 link = l
             }
             let threads = configuration.eventLoopThreads
-            let group: EventLoopGroup = threads > 0 ? MultiThreadedEventLoopGroup(numberOfThreads: threads) : MultiThreadedEventLoopGroup.singleton
+            if threads > 0 { ownLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads) }
+            let group: EventLoopGroup = ownLoops ?? MultiThreadedEventLoopGroup.singleton
             server = try EdgeServer(
                 environment: EdgeEnvironment(configuration: configuration, coreLink: link, sessions: sessions, logger: logger), group: group)
             try await server.start()
@@ -137,5 +139,6 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         try await group.run()
         await metricsListener?.stop()
         await rpcLink?.shutdown()
+        try? await ownLoops?.shutdownGracefully()
     }
 }

@@ -44,6 +44,27 @@ final class HeartbeatLedgerTests: XCTestCase {
         XCTAssertEqual(partial?.count, 1)
         XCTAssertEqual(ledger.closeWindow(newStart: 1120).map(\.terminalID), ["a"])
     }
+
+    /// A reconnecting terminal: the newer session opens before the older one has closed. The older
+    /// session's close must not stop the count of the newer one.
+    func testReplacedSessionClosingLateKeepsTheNewerOneCounted() {
+        let ledger = HeartbeatLedger(shardCount: 4, windowStart: 1000)
+        let old = ledger.open("a")
+        old.record(now: 1001)
+        old.record(now: 1002)
+        let new = ledger.open("a")
+        XCTAssertFalse(old === new)
+        old.record(now: 1003)
+        let residual = ledger.close("a", counter: old, windowSeconds: 60)
+        XCTAssertEqual(residual?.count, 1, "what the older session counted after the hand-over")
+        new.record(now: 1010)
+        let window = ledger.closeWindow(newStart: 1060)
+        XCTAssertEqual(window.map(\.terminalID), ["a"])
+        XCTAssertEqual(window.first?.count, 3, "two carried over from the older session, one of its own")
+        XCTAssertEqual(window.first?.lastSeen, 1010)
+        XCTAssertEqual(ledger.close("a", counter: new, windowSeconds: 60)?.count, 0)
+        XCTAssertEqual(ledger.terminalCount, 0)
+    }
 }
 
 final class EdgeConfigurationTests: XCTestCase {

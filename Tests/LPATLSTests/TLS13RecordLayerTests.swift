@@ -12,8 +12,8 @@ final class TLS13RecordLayerTests: XCTestCase {
         let suite = try XCTUnwrap(TLS13RecordLayer.Suite.named(suiteName))
         let c = [UInt8](repeating: 0x11, count: suite.hashLength)
         let s = [UInt8](repeating: 0x22, count: suite.hashLength)
-        let server = try TLS13RecordLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, pendingInput: nil)
-        let client = try TLS13RecordLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: clientWriteSequence, pendingInput: nil)
+        let server = try makeLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, pendingInput: nil)
+        let client = try makeLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: clientWriteSequence, pendingInput: nil)
         return (server, client)
     }
 
@@ -34,6 +34,90 @@ final class TLS13RecordLayerTests: XCTestCase {
         let secret = hex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38")
         XCTAssertEqual(try TLS13KeySchedule.expandLabel(secret: secret, label: "key", length: 16, digest: "SHA256"), hex("3fce516009c21727d0f2e4e86ee403bc"))
         XCTAssertEqual(try TLS13KeySchedule.expandLabel(secret: secret, label: "iv", length: 12, digest: "SHA256"), hex("5d313eb2671276ee13000b30"))
+    }
+
+    /// RFC 8448 §3: the server side of the simple 1-RTT handshake after it sent one session ticket.
+    /// Opens the client's first application record and close_notify and seals the server's echo
+    /// byte for byte as printed in the RFC (nonce, additional data, inner content type).
+    func testRecordsMatchRFC8448() throws {
+        let suite = try XCTUnwrap(TLS13RecordLayer.Suite.named("TLS_AES_128_GCM_SHA256"))
+        let server = try makeLayer(
+            suite: suite,
+            readSecret: hex("9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5"),
+            writeSecret: hex("a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643"),
+            writeSequence: 1, pendingInput: nil)
+        let payload = [UInt8](0...0x31)
+        let clientRecord = hex(
+            "1703030043a23f7054b62c94d0affafe8228ba55cbefacea42f914aa66bcab3f2b9819a8a5b46b395bd54a9a20441e2b"
+                + "62974e1f5a6292a2977014bd1e3deae63aeebb21694915e4")
+        let (result, plaintext) = receive(ByteBuffer(bytes: clientRecord), by: server)
+        guard case .data = result else { return XCTFail("\(result)") }
+        XCTAssertEqual(plaintext, payload)
+
+        let sealed = send(payload, from: server)
+        XCTAssertEqual(Array(sealed.readableBytesView), hex(
+            "17030300432e937e11ef4ac740e538ad36005fc4a46932fc3225d05f82aa1b36e30efaf97d90e6dffc602dcb501a59a8"
+                + "fcc49c4bf2e5f0a21c0047c2abf332540dd032e167c2955d"))
+
+        let (closing, _) = receive(ByteBuffer(bytes: hex("1703030013c9872760655666b74d7ff1153efd6db6d0b0e3")), by: server)
+        guard case .closeNotify = closing else { return XCTFail("\(closing)") }
+    }
+
+    func testKeyUpdateRequestIsAnsweredAndThePeerNeedsTheNewKey() throws {
+        let (server, client) = try pair()
+        // The client's KeyUpdate(update_requested): the server renews its read key and answers
+        // with its own KeyUpdate, after which records under the server's old key are history.
+        try client.requestKeyUpdate()
+        let request = try XCTUnwrap(client.takeOutput())
+        let (result, _) = receive(request, by: server)
+        guard case .wantMore = result else { return XCTFail("\(result)") }
+        let answer = try XCTUnwrap(server.takeOutput(), "no KeyUpdate came back")
+
+        // A client that ignores the answer cannot read what the server sends next.
+        let stale = try pair().client
+        let unreadable = send([1, 2, 3], from: server)
+        let (staleResult, _) = receive(unreadable, by: stale)
+        guard case .failed = staleResult else { return XCTFail("\(staleResult)") }
+
+        // The real client takes the answer, then reads the server and is read by it.
+        let (answered, first) = receive(answer + unreadable, by: client)
+        guard case .data = answered else { return XCTFail("\(answered)") }
+        XCTAssertEqual(first, [1, 2, 3])
+        let (readBack, bytes) = receive(send([4, 5, 6], from: server), by: client)
+        guard case .data = readBack else { return XCTFail("\(readBack)") }
+        XCTAssertEqual(bytes, [4, 5, 6])
+        let (upstream, up) = receive(send([7], from: client), by: server)
+        guard case .data = upstream else { return XCTFail("\(upstream)") }
+        XCTAssertEqual(up, [7])
+    }
+
+    func testDataAfterKeyUpdateInTheSameRecordIsRefused() throws {
+        let (server, client) = try pair()
+        // KeyUpdate(update_not_requested) followed by a second one in one handshake record.
+        XCTAssertNil(client.seal(type: 22, UnsafeRawBufferPointer(start: nil, count: 0), control: [24, 0, 0, 1, 0, 24, 0, 0, 1, 0]))
+        let (result, _) = receive(try XCTUnwrap(client.takeOutput()), by: server)
+        guard case .failed(let error) = result else { return XCTFail("\(result)") }
+        XCTAssertTrue("\(error)".contains("after a KeyUpdate"), "\(error)")
+    }
+
+    func testRecordsWithoutDataAreLimited() throws {
+        let (server, client) = try pair()
+        var ciphertext = ByteBuffer()
+        for _ in 0...TLS13RecordLayer.recordsWithoutDataLimit {
+            var empty = send([], from: client)
+            ciphertext.writeBuffer(&empty)
+        }
+        let (result, _) = receive(ciphertext, by: server)
+        guard case .failed(let error) = result else { return XCTFail("\(result)") }
+        XCTAssertTrue("\(error)".contains("without application data"), "\(error)")
+        // Empty records interleaved with data are fine.
+        let (server2, client2) = try pair()
+        for _ in 0..<(2 * TLS13RecordLayer.recordsWithoutDataLimit) {
+            _ = receive(send([], from: client2), by: server2)
+            let (r, bytes) = receive(send([9], from: client2), by: server2)
+            guard case .data = r else { return XCTFail("\(r)") }
+            XCTAssertEqual(bytes, [9])
+        }
     }
 
     func testEverySuiteRoundTripsLargeWritesInRecordsOfAtMost16KiB() throws {
@@ -115,8 +199,8 @@ final class TLS13RecordLayerTests: XCTestCase {
         let suite = try XCTUnwrap(TLS13RecordLayer.Suite.named("TLS_AES_128_GCM_SHA256"))
         let c = [UInt8](repeating: 0x11, count: 32), s = [UInt8](repeating: 0x22, count: 32)
         let start = suite.recordLimit - 1
-        let client = try TLS13RecordLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: start, pendingInput: nil)
-        let server = try TLS13RecordLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, readSequence: start, pendingInput: nil)
+        let client = try makeLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: start, pendingInput: nil)
+        let server = try makeLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, readSequence: start, pendingInput: nil)
         let wire = send(Array("old key ".utf8), from: client) + send(Array("new key".utf8), from: client)
         // Record 1 under the old key, KeyUpdate at the limit, record 3 under the renewed key.
         var view = wire
@@ -138,8 +222,8 @@ final class TLS13RecordLayerTests: XCTestCase {
         let suite = try XCTUnwrap(TLS13RecordLayer.Suite.named("TLS_AES_128_GCM_SHA256"))
         let c = [UInt8](repeating: 0x11, count: 32), s = [UInt8](repeating: 0x22, count: 32)
         let start = suite.recordLimit - 1
-        let client = try TLS13RecordLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: start, pendingInput: nil)
-        let server = try TLS13RecordLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, readSequence: start, pendingInput: nil)
+        let client = try makeLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: start, pendingInput: nil)
+        let server = try makeLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 0, readSequence: start, pendingInput: nil)
         let old = send([1], from: client)
         let renewed = send([2], from: client)
         XCTAssertEqual(receive(old + renewed, by: server).1, [1, 2])
@@ -157,9 +241,9 @@ final class TLS13RecordLayerTests: XCTestCase {
     func testPendingInputGivenAtHandOverIsRead() throws {
         let suite = try XCTUnwrap(TLS13RecordLayer.Suite.named("TLS_AES_256_GCM_SHA384"))
         let c = [UInt8](repeating: 0x33, count: 48), s = [UInt8](repeating: 0x44, count: 48)
-        let client = try TLS13RecordLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: 0, pendingInput: nil)
+        let client = try makeLayer(suite: suite, readSecret: s, writeSecret: c, writeSequence: 0, pendingInput: nil)
         let early = send(Array("hello".utf8), from: client)
-        let server = try TLS13RecordLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 5, pendingInput: early)
+        let server = try makeLayer(suite: suite, readSecret: c, writeSecret: s, writeSequence: 5, pendingInput: early)
         var plaintext = ByteBuffer()
         XCTAssertEqual(server.read(into: &plaintext), .data)
         XCTAssertEqual(String(buffer: plaintext), "hello")
@@ -182,4 +266,17 @@ private func + (a: ByteBuffer, b: ByteBuffer) -> ByteBuffer {
     var b = b
     a.writeBuffer(&b)
     return a
+}
+
+private func makeLayer(
+    suite: TLS13RecordLayer.Suite, readSecret: [UInt8], writeSecret: [UInt8], writeSequence: UInt64, readSequence: UInt64 = 0,
+    pendingInput: ByteBuffer?
+) throws -> TLS13RecordLayer {
+    try readSecret.withUnsafeBytes { r in
+        try writeSecret.withUnsafeBytes { w in
+            try TLS13RecordLayer(
+                suite: suite, readSecret: r, writeSecret: w, writeSequence: writeSequence, readSequence: readSequence,
+                pendingInput: pendingInput)
+        }
+    }
 }

@@ -53,12 +53,13 @@ final class TLSInteropTests: XCTestCase {
         let server = try await TestTLSServer.start(serverConfig, echo: true)
         defer { Task { try? await server.stop() } }
         // Interactive s_client (no -quiet): a line "k" sends KeyUpdate, "K" one that requests the
-        // server's own update, so the echo of "after" is only readable if the server renewed its key.
+        // server's own update. `-msg` shows the handshake messages s_client receives: exactly one
+        // KeyUpdate must come back (the answer to "K"), and the echo after it must still be read.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: openssl)
         process.arguments = [
             "s_client", "-connect", "127.0.0.1:\(server.port)", "-servername", "localhost", "-tls1_3",
-            "-CAfile", files["ca"]!, "-cert", files["clientCert"]!, "-key", files["clientKey"]!, "-verify_return_error",
+            "-CAfile", files["ca"]!, "-cert", files["clientCert"]!, "-key", files["clientKey"]!, "-verify_return_error", "-msg",
         ]
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
@@ -88,7 +89,11 @@ final class TLSInteropTests: XCTestCase {
         let received = try await accepted.waitForBytes(expected, on: loop).get()
         XCTAssertEqual(String(buffer: received), "before\nmiddle\nafter\n")
         XCTAssertEqual(output.components(separatedBy: "KEYUPDATE").count - 1, 2, output)
-        XCTAssertTrue(output.contains("after"), output)
+        let lines = output.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.hasPrefix(">>> ") && $0.hasSuffix("KeyUpdate") }.count, 2, output)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("<<< ") && $0.hasSuffix("KeyUpdate") }.count, 1, output)
+        let echoes = lines.filter { $0 == "after" || $0 == "middle" || $0 == "before" }
+        XCTAssertEqual(echoes, ["before", "middle", "after"], output)
     }
 
     func testTLS12ConnectionsStayOnOpenSSLRecordLayer() async throws {

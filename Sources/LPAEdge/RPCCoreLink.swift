@@ -222,8 +222,10 @@ public struct EdgeControlService: CoreToEdgeService {
         self.sessions = sessions
     }
 
-    private func handle(_ terminalID: String) throws -> TerminalSessionHandle {
-        guard let handle = sessions.session(for: terminalID) else {
+    /// The terminal's session. A terminal whose registration is still being answered is waited
+    /// for: the core may act on a registration before this edge has activated the session.
+    private func handle(_ terminalID: String) async throws -> TerminalSessionHandle {
+        guard let handle = await sessions.session(for: terminalID, waitingUpTo: .seconds(10)) else {
             throw RPCError(.notFound, "terminal \(terminalID) has no session on this edge")
         }
         return handle

@@ -43,6 +43,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     private var partialFrame: ByteBuffer?
     private let limits: TerminalProtocolLimits
     private var heartbeatCounter: HeartbeatCounter?
+    /// The terminal whose registration is with the core (core requests for it wait meanwhile).
+    private var registrationInFlight: String?
     static let maxPendingRequests = 64
 
     init(environment: EdgeEnvironment) {
@@ -193,6 +195,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             logger.notice("malformed frame", metadata: ["error": "\(error)", "code": "\(ReasonCode.protocolViolation.name)"])
         }
         partialFrame = nil
+        endRegistration()
         helloTimer?.cancel()
         helloTimer = nil
         livenessTimer?.cancel()
@@ -318,6 +321,14 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         perform(stateMachine.serverClose(reason: reason, text: text))
     }
 
+    /// Ends the registration in flight, if any: after the session became active (requests that
+    /// waited for it proceed), or without one (they fail).
+    private func endRegistration() {
+        guard let terminalID = registrationInFlight else { return }
+        registrationInFlight = nil
+        env.sessions.registrationEnded(terminalID)
+    }
+
     // MARK: Actions
 
     private func perform(_ action: TerminalSessionStateMachine.Action) {
@@ -336,6 +347,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 terminalID: terminalID, identity: hello.identity, agent: hello.agent,
                 remoteAddress: remoteAddress, edgeNodeID: env.configuration.nodeID, tlsResumed: resumed)
             let link = env.coreLink
+            env.sessions.registrationStarted(terminalID)
+            registrationInFlight = terminalID
             let promise = context.eventLoop.makePromise(of: RegistrationDecision.self)
             promise.completeWithTask { try await link.register(registration) }
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -348,6 +361,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                     handler.logger.warning("registration failed", metadata: ["error": "\(error)"])
                     handler.perform(handler.stateMachine.registrationFailed(error))
                 }
+                handler.endRegistration()
             }
 
         case .welcome(let terminalID, let welcome):

@@ -37,6 +37,48 @@ final class RecordingCoreLink: CoreLink {
     }
 }
 
+/// A core link whose registrations wait until the test answers them.
+final class GatedCoreLink: CoreLink {
+    private struct State {
+        var pending: CheckedContinuation<RegistrationDecision, Never>?
+        var arrived: CheckedContinuation<Void, Never>?
+        var registered = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision {
+        await withCheckedContinuation { continuation in
+            let arrived = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+                s.pending = continuation
+                s.registered = true
+                defer { s.arrived = nil }
+                return s.arrived
+            }
+            arrived?.resume()
+        }
+    }
+
+    /// Returns once a registration is waiting.
+    func waitForRegistration() async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLockedValue { s -> Bool in
+                if s.registered { return true }
+                s.arrived = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    func open(with decision: RegistrationDecision) {
+        state.withLockedValue { s in defer { s.pending = nil }; return s.pending }?.resume(returning: decision)
+    }
+
+    func report(heartbeats: [HeartbeatCount]) async {}
+    func terminalGone(terminalID: String, reason: ReasonCode) async {}
+}
+
 final class TerminalSessionHandlerTests: XCTestCase {
     let eid = TerminalSessionStateMachineTests.eid
     let imei = TerminalSessionStateMachineTests.imei
@@ -196,6 +238,51 @@ final class TerminalSessionHandlerTests: XCTestCase {
         XCTAssertEqual(env.sessions.count, 1)
         XCTAssertTrue(env.sessions.session(for: eid) != nil)
         try await second.close()
+    }
+
+    /// The core may act on a registration before the edge has activated the session: a request
+    /// for a terminal whose registration is in flight waits for the session instead of failing.
+    func testCoreRequestDuringRegistrationWaitsForTheSession() async throws {
+        let link = GatedCoreLink()
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        await link.waitForRegistration()
+
+        let sessions = env.sessions
+        let id = eid
+        let lookup = Task { await sessions.session(for: id, waitingUpTo: .seconds(10)) }
+        let other = await sessions.session(for: "89049032000000000000000000000001", waitingUpTo: .seconds(10))
+        XCTAssertNil(other, "a terminal that is not registering is not waited for")
+        try await Task.sleep(for: .milliseconds(50))
+        link.open(with: RecordingCoreLink().decision)
+        guard case .welcome = try await nextFrame(channel) else { return XCTFail() }
+        let found = await lookup.value
+        XCTAssertNotNil(found)
+        XCTAssertTrue(found === sessions.session(for: id))
+        try await channel.close()
+    }
+
+    func testCoreRequestDuringARefusedRegistrationFailsWhenItEnds() async throws {
+        let link = GatedCoreLink()
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        await link.waitForRegistration()
+
+        let sessions = env.sessions
+        let id = eid
+        let started = ContinuousClock.now
+        let lookup = Task { await sessions.session(for: id, waitingUpTo: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(50))
+        link.open(with: .reject(code: .unknownModel, text: "no", retryAfterSeconds: 0))
+        guard case .reject = try await nextFrame(channel) else { return XCTFail() }
+        let found = await lookup.value
+        XCTAssertNil(found)
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(20), "answered when the registration ended, not at the timeout")
+        try await channel.closeFuture.get()
     }
 
     func testCoreRejectionIsRelayed() async throws {

@@ -453,7 +453,7 @@ struct Session {
 
     private mutating func openChannel() async throws {
         guard channel == nil else { return }
-        // A terminal that has just registered may not have its Welcome yet: a few quick tries first.
+        // Transient link failures (an edge reconnecting to this core): a few quick tries first.
         var tries = 0
         while true {
             do {

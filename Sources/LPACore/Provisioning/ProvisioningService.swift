@@ -255,7 +255,7 @@ public actor ProvisioningService {
         let sweep = NotificationSweep(store: store, es9: es9, blockSize: settings.runner.blockSize, clock: clock, logger: logger)
         let logger = logger
         Task {
-            // The terminal may still be waiting for its Welcome: a few tries, a second apart.
+            // Transient link failures: a few tries, a second apart.
             for attempt in 1...3 {
                 do {
                     let removed = try await sweep.run(terminalID: terminalID, eid: eid, link: link)

@@ -188,6 +188,9 @@ final class TLS13RecordLayer {
         }
     }
 
+    /// Received ciphertext not processed yet.
+    var pendingInputBytes: Int { input?.readableBytes ?? 0 }
+
     /// Whether a record may be waiting to be opened.
     var hasInput: Bool { (input?.readableBytes ?? 0) >= Self.headerLength }
 

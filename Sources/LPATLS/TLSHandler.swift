@@ -200,7 +200,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func readApplicationData(context: ChannelHandlerContext) {
-        var plaintext = context.channel.allocator.buffer(capacity: 0)
+        var plaintext = context.channel.allocator.buffer(capacity: connection.plaintextCapacityHint)
         let result = connection.readPlaintext(into: &plaintext)
         if plaintext.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(plaintext))
@@ -245,7 +245,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch stateMachine.state {
         case .idle, .handshaking:
             flushAfterHandshake = true
-        case .active, .closing, .closed:
+        case .active:
+            // Every ciphertext write sets the flag: with nothing written since the last flush
+            // there is nothing for the transport to do.
+            guard ciphertextWrittenSinceFlush else { return }
+            ciphertextWrittenSinceFlush = false
+            context.flush()
+        case .closing, .closed:
             ciphertextWrittenSinceFlush = false
             context.flush()
         }

@@ -43,6 +43,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     private var partialFrame: ByteBuffer?
     private let limits: TerminalProtocolLimits
     private var heartbeatCounter: HeartbeatCounter?
+    /// The channel's allocator, taken once instead of through the channel on every frame.
+    private var allocator = ByteBufferAllocator()
     /// The terminal whose registration is with the core (core requests for it wait meanwhile).
     private var registrationInFlight: String?
     static let maxPendingRequests = 64
@@ -58,6 +60,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         if context.channel.isActive { armHelloTimer(context: context) }
     }
 
@@ -123,7 +126,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             partialFrame = buffer
         } else {
             // Only the incomplete frame is kept, not the (larger) buffer it arrived in.
-            var rest = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            var rest = allocator.buffer(capacity: buffer.readableBytes)
             rest.writeBuffer(&buffer)
             partialFrame = rest
         }
@@ -140,7 +143,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
 
     /// Encodes `frame` and writes it; a frame that cannot be encoded fails `promise`.
     private func send(_ frame: TerminalFrame, context: ChannelHandlerContext, flush: Bool, promise: EventLoopPromise<Void>?) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        var buffer = allocator.buffer(capacity: 64)
         do {
             try TerminalFrameCodec.encode(frame, into: &buffer, maximumFrameLength: TerminalProtocolLimits.default.maximumFrameLength)
         } catch {

@@ -152,6 +152,8 @@ final class TLS13RecordLayer {
     /// Records in a row that carried no application data (see ``recordsWithoutDataLimit``).
     private var recordsWithoutData = 0
     private let allocator = ByteBufferAllocator()
+    /// The cipher contexts of the thread this connection's event loop runs on, looked up once.
+    private lazy var aead = AEADContextCache.current
 
     /// - Parameters:
     ///   - readSecret, writeSecret: the first application traffic secrets of the peer and of this side.
@@ -272,7 +274,7 @@ final class TLS13RecordLayer {
     private func open(record: UnsafeRawBufferPointer, into plaintext: inout ByteBuffer) -> Result<OpenedRecord, TLSRecordFailure> {
         let sealedLength = record.count - Self.headerLength - Self.tagLength
         var tag = [UInt8](record[(record.count - Self.tagLength)...])
-        guard let ctx = AEADContextCache.current.context(for: suite) else {
+        guard let ctx = aead.context(for: suite) else {
             return .failure(TLSRecordFailure(.internalError, "no cipher context for \(suite.name)"))
         }
         var result: Result<OpenedRecord, TLSRecordFailure> = .failure(TLSRecordFailure(.badRecordMAC, "record authentication failed"))
@@ -427,7 +429,7 @@ final class TLS13RecordLayer {
 
     /// Seals `bytes` (or, for alerts and KeyUpdate, `control`) as one record of inner type `type`.
     func seal(type: UInt8, _ bytes: UnsafeRawBufferPointer, control: [UInt8] = []) -> TLSRecordFailure? {
-        guard let ctx = AEADContextCache.current.context(for: suite) else {
+        guard let ctx = aead.context(for: suite) else {
             return TLSRecordFailure(.internalError, "no cipher context for \(suite.name)")
         }
         let contentLength = control.isEmpty ? bytes.count : control.count

@@ -29,6 +29,8 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timeoutTask: Scheduled<Void>?
     private var storedSession: UnsafeRawPointer?
     private var ciphertextWrittenSinceFlush = false
+    /// The channel's allocator, taken once instead of through the channel on every record.
+    private var allocator = ByteBufferAllocator()
 
     /// - Parameters:
     ///   - context: the shared OpenSSL context (server or client).
@@ -62,6 +64,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        allocator = context.channel.allocator
         if context.channel.isActive {
             start(context: context)
         }
@@ -200,7 +203,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func readApplicationData(context: ChannelHandlerContext) {
-        var plaintext = context.channel.allocator.buffer(capacity: connection.plaintextCapacityHint)
+        var plaintext = allocator.buffer(capacity: connection.plaintextCapacityHint)
         let result = connection.readPlaintext(into: &plaintext)
         if plaintext.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(plaintext))
@@ -273,7 +276,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func sendCloseNotifyAndClose(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?, mode: CloseMode = .all) {
         connection.shutdown()
-        if let alert = connection.drainCiphertext(allocator: context.channel.allocator) {
+        if let alert = connection.drainCiphertext(allocator: allocator) {
             context.write(wrapOutboundOut(alert), promise: nil)
         }
         context.flush()
@@ -287,7 +290,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
-        if let ciphertext = connection.drainCiphertext(allocator: context.channel.allocator) {
+        if let ciphertext = connection.drainCiphertext(allocator: allocator) {
             context.write(wrapOutboundOut(ciphertext), promise: promise)
             ciphertextWrittenSinceFlush = true
         } else {
@@ -296,7 +299,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func flushCiphertext(context: ChannelHandlerContext) {
-        if let ciphertext = connection.drainCiphertext(allocator: context.channel.allocator) {
+        if let ciphertext = connection.drainCiphertext(allocator: allocator) {
             context.write(wrapOutboundOut(ciphertext), promise: nil)
             ciphertextWrittenSinceFlush = true
         }

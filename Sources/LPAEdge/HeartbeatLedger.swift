@@ -51,11 +51,6 @@ public final class HeartbeatLedger: Sendable {
         return counter
     }
 
-    /// Counts one heartbeat at Unix time `now` for a terminal being counted.
-    public func record(_ terminalID: String, now: Int64) {
-        shard(terminalID).withLockedValue { $0[terminalID] }?.record(now: now)
-    }
-
     /// Stops counting for a session; returns what its counter holds for the current window. The
     /// terminal stays counted when a newer session already replaced this one (`counter` given and
     /// no longer the terminal's); without `counter`, whichever counter the terminal has is closed.

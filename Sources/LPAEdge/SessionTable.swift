@@ -11,6 +11,13 @@ public final class SessionTable: Sendable {
     private struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<TerminalSessionHandle?, Never>
+        /// Ends the wait at its timeout; cancelled when the wait ends earlier.
+        var timer: Task<Void, Never>?
+
+        func resume(returning handle: TerminalSessionHandle?) {
+            timer?.cancel()
+            continuation.resume(returning: handle)
+        }
     }
 
     private struct State {
@@ -31,7 +38,7 @@ public final class SessionTable: Sendable {
         let (replaced, waiting) = state.withLockedValue { s in
             (s.sessions.updateValue(handle, forKey: handle.terminalID), s.waiters.removeValue(forKey: handle.terminalID) ?? [])
         }
-        for waiter in waiting { waiter.continuation.resume(returning: handle) }
+        for waiter in waiting { waiter.resume(returning: handle) }
         return replaced
     }
 
@@ -62,7 +69,7 @@ public final class SessionTable: Sendable {
             s.registering.removeValue(forKey: terminalID)
             return (s.waiters.removeValue(forKey: terminalID) ?? [], s.sessions[terminalID])
         }
-        for waiter in waiting { waiter.continuation.resume(returning: current) }
+        for waiter in waiting { waiter.resume(returning: current) }
     }
 
     public func session(for terminalID: String) -> TerminalSessionHandle? {
@@ -90,10 +97,16 @@ public final class SessionTable: Sendable {
                 continuation.resume(returning: session(for: terminalID))
                 return
             }
-            Task { [self] in
-                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+            let timer = Task { [self] in
+                guard (try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))) != nil else { return }
                 self.expire(waiter: id, of: terminalID)
             }
+            let attached = state.withLockedValue { s -> Bool in
+                guard let index = s.waiters[terminalID]?.firstIndex(where: { $0.id == id }) else { return false }
+                s.waiters[terminalID]![index].timer = timer
+                return true
+            }
+            if !attached { timer.cancel() }  // already answered
         }
     }
 
@@ -104,7 +117,7 @@ public final class SessionTable: Sendable {
             s.waiters[terminalID] = list.isEmpty ? nil : list
             return waiter
         }
-        expired?.continuation.resume(returning: nil)
+        expired?.continuation.resume(returning: nil)  // its own timer: nothing to cancel
     }
 
     public var count: Int { state.withLockedValue { $0.sessions.count } }

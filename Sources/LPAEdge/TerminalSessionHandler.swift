@@ -119,17 +119,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             perform(stateMachine.frameReceived(frame, now: .now()))
         }
         guard buffer.readableBytes > 0, !stateMachine.isClosed else { return }
-        if buffer.capacity <= max(1024, 2 * buffer.readableBytes) {
-            // Not much larger than the incomplete frame: keep appending to it (no copy per read
-            // while a large frame trickles in).
-            if buffer.readerIndex > 0 { buffer.discardReadBytes() }
-            partialFrame = buffer
-        } else {
-            // Only the incomplete frame is kept, not the (larger) buffer it arrived in.
-            var rest = allocator.buffer(capacity: buffer.readableBytes)
-            rest.writeBuffer(&buffer)
-            partialFrame = rest
-        }
+        partialFrame = buffer.keptRemainder(allocator: allocator)
     }
 
     private func protocolViolation(_ error: TerminalProtocolError) {

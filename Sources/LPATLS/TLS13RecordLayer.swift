@@ -347,16 +347,7 @@ final class TLS13RecordLayer {
     private func keepRemainder(of buffer: inout ByteBuffer) {
         guard !inputClosed, buffer.readableBytes > 0 else { return }
         let pending = input
-        if buffer.capacity <= max(1024, 2 * buffer.readableBytes) {
-            // Not much larger than the partial record: keep appending to it, no copy per read.
-            if buffer.readerIndex > 0 { buffer.discardReadBytes() }
-            input = buffer
-        } else {
-            // Just the partial record, so a large read buffer is not held by an idle connection.
-            var rest = allocator.buffer(capacity: buffer.readableBytes)
-            rest.writeImmutableBuffer(buffer)
-            input = rest
-        }
+        input = buffer.keptRemainder(allocator: allocator)
         if var pending {
             // More ciphertext was fed while reading (not expected on one event loop, kept anyway).
             input!.writeBuffer(&pending)

@@ -173,11 +173,11 @@ final class TLSConnection {
         return lpa_BIO_pending(rbio) > 0 || SSL_pending(ssl) > 0
     }
 
-    /// Decrypts buffered records into `buffer` until no complete record is left.
     /// A first capacity for the buffer ``readPlaintext(into:)`` fills: the ciphertext waiting in the
     /// compact record layer bounds the plaintext; OpenSSL's connection sizes its own reads.
     var plaintextCapacityHint: Int { records?.pendingInputBytes ?? 0 }
 
+    /// Decrypts buffered records into `buffer` until no complete record is left.
     func readPlaintext(into buffer: inout ByteBuffer) -> ReadResult {
         if let records { return records.read(into: &buffer) }
         guard let ssl, let rbio, hasInput || SSL_has_pending(ssl) == 1 else { return .wantMore }

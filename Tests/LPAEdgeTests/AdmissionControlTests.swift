@@ -30,16 +30,16 @@ final class AdmissionControlTests: XCTestCase {
 final class HeartbeatLedgerTests: XCTestCase {
     func testWindowsCountPerTerminalIncludingSilentOnes() {
         let ledger = HeartbeatLedger(shardCount: 4, windowStart: 1000)
-        ledger.open("a")
-        ledger.open("b")
-        for t in 0..<5 { ledger.record("a", now: 1000 + Int64(t)) }
+        let a = ledger.open("a")
+        let b = ledger.open("b")
+        for t in 0..<5 { a.record(now: 1000 + Int64(t)) }
         let w1 = ledger.closeWindow(newStart: 1060).sorted { $0.terminalID < $1.terminalID }
         XCTAssertEqual(w1.map(\.terminalID), ["a", "b"])
         XCTAssertEqual(w1.map(\.count), [5, 0])
         XCTAssertEqual(w1[0].lastSeen, 1004)
         XCTAssertEqual(w1[0].windowStart, 1000)
         XCTAssertEqual(w1[0].windowSeconds, 60)
-        ledger.record("b", now: 1070)
+        b.record(now: 1070)
         let partial = ledger.close("b", windowSeconds: 60)
         XCTAssertEqual(partial?.count, 1)
         XCTAssertEqual(ledger.closeWindow(newStart: 1120).map(\.terminalID), ["a"])

@@ -240,17 +240,21 @@ final class TerminalSessionHandlerTests: XCTestCase {
         try await second.close()
     }
 
-    /// The core may act on a registration before the edge has activated the session: a request
-    /// for a terminal whose registration is in flight waits for the session instead of failing.
-    func testCoreRequestDuringRegistrationWaitsForTheSession() async throws {
+    /// A terminal that said Hello and whose registration the core has not answered yet.
+    func terminalBeingRegistered() async throws -> (GatedCoreLink, SessionTable, NIOAsyncTestingChannel) {
         let link = GatedCoreLink()
         let env = makeEnvironment(link: link)
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
         try await send(to: channel, hello(eid: eid))
         await link.waitForRegistration()
+        return (link, env.sessions, channel)
+    }
 
-        let sessions = env.sessions
+    /// The core may act on a registration before the edge has activated the session: a request
+    /// for a terminal whose registration is in flight waits for the session instead of failing.
+    func testCoreRequestDuringRegistrationWaitsForTheSession() async throws {
+        let (link, sessions, channel) = try await terminalBeingRegistered()
         let id = eid
         let lookup = Task { await sessions.session(for: id, waitingUpTo: .seconds(10)) }
         let other = await sessions.session(for: "89049032000000000000000000000001", waitingUpTo: .seconds(10))
@@ -265,14 +269,7 @@ final class TerminalSessionHandlerTests: XCTestCase {
     }
 
     func testCoreRequestDuringARefusedRegistrationFailsWhenItEnds() async throws {
-        let link = GatedCoreLink()
-        let env = makeEnvironment(link: link)
-        let channel = try await makeChannel(env)
-        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
-        try await send(to: channel, hello(eid: eid))
-        await link.waitForRegistration()
-
-        let sessions = env.sessions
+        let (link, sessions, channel) = try await terminalBeingRegistered()
         let id = eid
         let started = ContinuousClock.now
         let lookup = Task { await sessions.session(for: id, waitingUpTo: .seconds(30)) }

@@ -1,5 +1,5 @@
 /// One attribute of a certificate subject, e.g. `CN=8904...` or `serialNumber=3569...`.
-public struct TLSSubjectAttribute: Sendable, Hashable {
+public struct TLSSubjectAttribute: Sendable, Hashable, Codable {
     /// OpenSSL's short name (`CN`, `serialNumber`, `O`, …), or the dotted OID when it has none.
     public var name: String
     public var value: String
@@ -12,7 +12,7 @@ public struct TLSSubjectAttribute: Sendable, Hashable {
 
 /// Fired as a user inbound event by ``TLSHandler`` once the handshake has succeeded. Handlers above
 /// the TLS handler read the peer's identity from it; nothing before this event is authenticated.
-public struct TLSHandshakeCompleted: Sendable, Hashable {
+public struct TLSHandshakeCompleted: Sendable, Hashable, Codable {
     /// `TLSv1.2` or `TLSv1.3`.
     public var protocolVersion: String
     /// The negotiated cipher suite, in OpenSSL's naming.

@@ -14,5 +14,5 @@ struct BenchCommand: ParsableCommand {
               lpa-sim bench edge --terminals 10000 --peer mosquitto
               lpa-sim bench edge --peer mosquitto --json
             """,
-        subcommands: [BenchEdgeCommand.self, BenchRPCCommand.self, BenchProvisionCommand.self])
+        subcommands: [BenchEdgeCommand.self, BenchRPCCommand.self, BenchProvisionCommand.self, BenchLoadWorkerCommand.self])
 }

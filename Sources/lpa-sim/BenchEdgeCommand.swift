@@ -48,6 +48,9 @@ struct BenchEdgeCommand: AsyncParsableCommand {
     @Option(help: "Also benchmark this peer in the same run: mosquitto.")
     var peer: String?
 
+    @Option(help: "With --peer: seconds per closed-loop window; the servers alternate window by window until each had --duration seconds.")
+    var window: Double = 2
+
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
@@ -81,6 +84,7 @@ struct BenchEdgeCommand: AsyncParsableCommand {
     func validate() throws {
         guard terminals > 0 else { throw ValidationError("--terminals must be positive") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
+        guard window > 0, window <= duration else { throw ValidationError("--window must be positive and at most --duration") }
         guard pacedDuration > 0 else { throw ValidationError("--paced-duration must be positive") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
         if let pacedRate, pacedRate <= 0 { throw ValidationError("--paced-rate must be positive") }
@@ -156,6 +160,13 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             heartbeatBodyBytes: TerminalBenchFormat.heartbeatBody.count,
             system: Self.systemDescription(), loadAverage: Self.loadAverage())
         conditions.edgeThreads = edgeThreads
+        if peer != nil {
+            plan.window = .nanoseconds(Int64(window * 1e9))
+            conditions.rounds = max(1, Int((duration / window).rounded(.up)))
+            conditions.windowS = window
+            conditions.durationS = Double(conditions.rounds) * window
+            conditions.warmupS = Double(plan.windowWarmup.nanoseconds) / 1e9
+        }
         let progress = makeProgress()
         let pkiPath = pkiURL.path
 
@@ -169,8 +180,6 @@ struct BenchEdgeCommand: AsyncParsableCommand {
                 name: "lpa-edge", version: nil, executable: edgeExecutable,
                 arguments: ["--config", edgeConfig.path, "--log-level", "warning"],
                 port: edgePort, logPath: runDirectory.appendingPathComponent("lpa-edge.log").path)
-            ours = try await EdgeBenchmark.run(
-                server: edge, format: TerminalBenchFormat(), devices: devices, plan: plan, progress: progress)
 
             if let mosquitto {
                 theirs = EdgeBenchFigures(server: "mosquitto", version: MosquittoPeer.version(executable: mosquitto))
@@ -185,8 +194,26 @@ struct BenchEdgeCommand: AsyncParsableCommand {
                 let server = BenchServer(
                     name: "mosquitto", version: theirs?.version, executable: mosquitto, arguments: ["-c", conf.path],
                     port: port, logPath: runDirectory.appendingPathComponent("mosquitto.log").path)
-                theirs = try await EdgeBenchmark.run(
-                    server: server, format: MQTTBenchFormat(), devices: devices, plan: plan, progress: progress)
+                let worker = Self.siblingExecutable("lpa-sim")
+                let workerArguments = [
+                    "bench", "load-worker", "--host", plan.host, "--server-name", plan.serverName, "--pki", pkiPath,
+                    "--terminals", String(terminals), "--concurrency", String(concurrency),
+                    "--source-addresses", plan.sourceAddresses.joined(separator: ","),
+                ]
+                let logDirectory = runDirectory
+                let comparison = try await EdgeBenchmark.compare(
+                    ours: edge, peer: server, connections: terminals, rounds: conditions.rounds, plan: plan, progress: progress
+                ) { target in
+                    try await LoadWorker.start(
+                        name: "load generator for \(target.name)", executable: worker,
+                        arguments: workerArguments + ["--port", String(target.port), "--format", target.name == "mosquitto" ? "mqtt" : "terminal"],
+                        logPath: logDirectory.appendingPathComponent("load-\(target.name).log").path)
+                }
+                ours = comparison.ours
+                theirs = comparison.peer
+            } else {
+                ours = try await EdgeBenchmark.run(
+                    server: edge, format: TerminalBenchFormat(), devices: devices, plan: plan, progress: progress)
             }
         } catch let failure as BenchFailure {
             if failure.server == "mosquitto" { theirs = failure.partial } else { ours = failure.partial }
@@ -327,6 +354,8 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             ("server CPU (closed loop)", { String(format: "%.0f %%", $0.serverCpuPercent) }, ratio(ours.serverCpuPercent, peer?.serverCpuPercent)),
             ("server CPU per heartbeat", { String(format: "%.1f µs", $0.serverCpuMicrosecondsPerHeartbeat) },
              ratio(ours.serverCpuMicrosecondsPerHeartbeat, peer?.serverCpuMicrosecondsPerHeartbeat)),
+            ("load generator CPU per heartbeat", { String(format: "%.1f µs (%.0f %%)", $0.clientCpuMicrosecondsPerHeartbeat, $0.clientCpuPercent) },
+             ratio(ours.clientCpuMicrosecondsPerHeartbeat, peer?.clientCpuMicrosecondsPerHeartbeat)),
             ("RSS before / loaded", { "\(mib($0.rssBaselineBytes)) / \(mib($0.rssLoadedBytes))" }, ""),
             ("handshake phase", { String(format: "%.2f s", $0.handshakeSeconds) }, ""),
             ("TLS", { "\($0.tlsVersion) \($0.tlsCipher)\($0.tlsGroup.map { " " + $0 } ?? "")" }, ""),
@@ -348,10 +377,19 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             lines.append(line)
         }
         lines.append("")
+        let closedLoop = c.rounds > 0
+            ? String(format: "closed loop in %d rounds of one %.1f s window per server (after %.1f s warm-up each), order alternating, connections held by one load-generator process per server", c.rounds, c.windowS, c.warmupS)
+            : String(format: "%.0f s closed loop after %.0f s warm-up", c.durationS, c.warmupS)
         lines.append(String(
-            format: "conditions: %.0f s closed loop after %.0f s warm-up; %.0f s paced at %.0f/s; %d handshakes in flight; %d source address(es); heartbeat body %d bytes; lpa-edge event loops %@; load average %@; %@",
-            c.durationS, c.warmupS, c.pacedS, c.pacedRatePerS, c.handshakeConcurrency, c.sourceAddresses, c.heartbeatBodyBytes,
+            format: "conditions: %@; %.0f s paced at %.0f/s; %d handshakes in flight; %d source address(es); heartbeat body %d bytes; lpa-edge event loops %@; load average %@; %@",
+            closedLoop, c.pacedS, c.pacedRatePerS, c.handshakeConcurrency, c.sourceAddresses, c.heartbeatBodyBytes,
             c.edgeThreads == 0 ? "one per core" : "\(c.edgeThreads)", c.loadAverage, c.system))
+        if let rounds = report.throughputRatioRounds {
+            let sorted = rounds.sorted()
+            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            lines.append(String(format: "throughput ratio by round: %@ (median %.2f, %d of %d rounds at or above 1)",
+                                rounds.map { String(format: "%.2f", $0) }.joined(separator: " "), median, rounds.filter { $0 >= 1 }.count, rounds.count))
+        }
         if let t = report.throughputRatio, let m = report.memoryRatio {
             lines.append(String(format: "throughput_ratio %.2f (ours/mosquitto heartbeats/s, higher is better); memory_ratio %.2f (ours/mosquitto RSS per connection, lower is better)", t, m))
         }

@@ -9,8 +9,11 @@ public struct EdgeBenchFigures: Sendable, Encodable {
     public var connections: Int
     /// Full mutual-TLS handshakes plus the greeting round trip, per second, first connect to last welcome.
     public var handshakesPerS: Double
-    /// Acknowledged heartbeats per second in the closed loop (one in flight per connection).
+    /// Acknowledged heartbeats per second in the closed loop (one in flight per connection), over
+    /// all its measured windows.
     public var heartbeatsPerS: Double
+    /// Heartbeats per second in each measured window of the closed loop, in order.
+    public var closedLoopWindows: [Double] = []
     /// (RSS with every connection up − RSS before the first) / connections.
     public var rssBytesPerConnection: Double
     /// Ack latency percentiles in the paced phase.
@@ -26,6 +29,10 @@ public struct EdgeBenchFigures: Sendable, Encodable {
     public var serverCpuPercent: Double
     /// Server CPU time per heartbeat in the closed loop, in microseconds.
     public var serverCpuMicrosecondsPerHeartbeat: Double
+    /// The same for the load generator (this process, all its connections to this server): how
+    /// much of the shared machine the clients took.
+    public var clientCpuPercent: Double
+    public var clientCpuMicrosecondsPerHeartbeat: Double
     /// Heartbeats per second the paced phase aimed at, and what it sent.
     public var pacedTargetPerS: Double
     public var pacedSentPerS: Double
@@ -53,6 +60,8 @@ public struct EdgeBenchFigures: Sendable, Encodable {
         rssLoadedBytes = 0
         serverCpuPercent = 0
         serverCpuMicrosecondsPerHeartbeat = 0
+        clientCpuPercent = 0
+        clientCpuMicrosecondsPerHeartbeat = 0
         pacedTargetPerS = 0
         pacedSentPerS = 0
         latencySamples = 0
@@ -83,6 +92,10 @@ public struct EdgeBenchConditions: Sendable, Encodable {
     public var loadAverage: String
     /// Event-loop threads of lpa-edge (Mosquitto always runs one).
     public var edgeThreads: Int = 0
+    /// Comparisons: rounds of the interleaved closed loop (each server one window per round) and
+    /// the measured length of a window; zero without a peer (one window of `durationS`).
+    public var rounds: Int = 0
+    public var windowS: Double = 0
 
     public init(
         terminals: Int, durationS: Double, warmupS: Double, pacedS: Double, pacedRatePerS: Double, handshakeConcurrency: Int,
@@ -126,6 +139,12 @@ public struct EdgeBenchReport: Sendable, Encodable {
         return ours.heartbeatsPerS / peer.heartbeatsPerS
     }
 
+    /// Ours / peer heartbeats per second in each round of an interleaved closed loop.
+    public var throughputRatioRounds: [Double]? {
+        guard let peer, peer.closedLoopWindows.count > 1, peer.closedLoopWindows.count == ours.closedLoopWindows.count else { return nil }
+        return zip(ours.closedLoopWindows, peer.closedLoopWindows).map { $1 > 0 ? $0 / $1 : 0 }
+    }
+
     /// Ours / peer RSS per connection (below 1: we use less).
     public var memoryRatio: Double? {
         guard let peer, peer.rssBytesPerConnection > 0 else { return nil }
@@ -139,7 +158,7 @@ public struct EdgeBenchReport: Sendable, Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer, conditions, error, throughputRatio, memoryRatio, handshakeRatio
+        case peer, conditions, error, throughputRatio, throughputRatioRounds, memoryRatio, handshakeRatio
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -147,6 +166,7 @@ public struct EdgeBenchReport: Sendable, Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(peer, forKey: .peer)
         try c.encodeIfPresent(throughputRatio, forKey: .throughputRatio)
+        try c.encodeIfPresent(throughputRatioRounds, forKey: .throughputRatioRounds)
         try c.encodeIfPresent(memoryRatio, forKey: .memoryRatio)
         try c.encodeIfPresent(handshakeRatio, forKey: .handshakeRatio)
         try c.encode(conditions, forKey: .conditions)

@@ -1,3 +1,4 @@
+import Foundation
 import LPATLS
 import NIOCore
 import NIOPosix
@@ -8,7 +9,7 @@ import NIOPosix
 /// The connections are split over the event loops of `group` (device `i` on loop `i % loops`),
 /// each loop's share held by a ``LoadShard`` that only that loop touches. The driver steers the
 /// shards from any task by running closures on their loops; nothing on the message path is shared.
-public final class EdgeLoadDriver<Format: BenchWireFormat>: Sendable {
+public final class EdgeLoadDriver<Format: BenchWireFormat>: LoadControl {
     private let shards: [NIOLoopBound<LoadShard<Format>>]
     /// Number of connections this driver launches.
     public let connectionCount: Int
@@ -49,17 +50,8 @@ public final class EdgeLoadDriver<Format: BenchWireFormat>: Sendable {
         try await onEachShard { $0.snapshot }.reduce(LoadCounters()) { $0.merged(with: $1) }
     }
 
-    /// Launches every connection (bounded concurrency) and waits until each was welcomed or
-    /// failed, or until `timeout`. `progress` gets the counters about five times a second.
-    public func launchAll(timeout: TimeAmount, progress: @Sendable (LoadCounters) -> Void) async throws -> LoadCounters {
+    public func startLaunching() async throws {
         _ = try await onEachShard { $0.startLaunching() }
-        let deadline = NIODeadline.now() + timeout
-        while true {
-            try await Task.sleep(for: .milliseconds(200))
-            let c = try await counters()
-            progress(c)
-            if c.launchesOutstanding == 0 || NIODeadline.now() > deadline { return c }
-        }
     }
 
     /// Starts the closed loop on every connection.
@@ -88,21 +80,18 @@ public final class EdgeLoadDriver<Format: BenchWireFormat>: Sendable {
         try await onEachShard { $0.recordedLatencies }.flatMap { $0 }
     }
 
-    /// Stops starting heartbeats and waits up to `timeout` for those in flight to be acknowledged;
-    /// returns the counters then (``LoadCounters/inFlight`` > 0 if some never were).
-    public func stopHeartbeats(drainTimeout timeout: TimeAmount) async throws -> LoadCounters {
+    public func stopSending() async throws {
         _ = try await onEachShard { $0.stopHeartbeats() }
-        let deadline = NIODeadline.now() + timeout
-        while true {
-            let c = try await counters()
-            if c.inFlight <= 0 || NIODeadline.now() > deadline { return c }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 
     /// Closes every connection and waits until they are closed.
     public func closeAll() async {
         let futures = shards.map { bound in bound.eventLoop.flatSubmit { bound.value.closeAll() } }
         for future in futures { try? await future.get() }
+    }
+
+    /// This process's CPU time: the connections live here.
+    public func cpuSeconds() throws -> Double {
+        try ProcessProbe(pid: getpid()).cpuSeconds()
     }
 }

@@ -2,7 +2,7 @@ import LPATLS
 
 /// What the benchmark connections of one event loop have done so far, or — merged — of all loops.
 /// A plain value: shards keep one each, and the driver adds them up.
-public struct LoadCounters: Sendable, Equatable {
+public struct LoadCounters: Sendable, Equatable, Codable {
     /// Connections whose launch started.
     public var attempted = 0
     /// Connections let in by the server.

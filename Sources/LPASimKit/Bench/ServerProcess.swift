@@ -66,8 +66,11 @@ public final class ServerProcess: @unchecked Sendable {
         return pool
     }()
 
-    /// Starts `executable` with `arguments`, standard output and error appended to `logPath`.
-    public static func launch(name: String, executable: String, arguments: [String], logPath: String) async throws -> ServerProcess {
+    /// Starts `executable` with `arguments`, standard output and error appended to `logPath`;
+    /// with `pipes`, standard input and output are those pipes instead (errors still go to the log).
+    public static func launch(
+        name: String, executable: String, arguments: [String], logPath: String, pipes: (input: Pipe, output: Pipe)? = nil
+    ) async throws -> ServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw LaunchError(description: "\(name): \(executable) is not an executable file")
         }
@@ -88,8 +91,8 @@ public final class ServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         #endif
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
+        process.standardInput = pipes?.input ?? FileHandle.nullDevice
+        process.standardOutput = pipes?.output ?? log
         process.standardError = log
         let server = ServerProcess(name: name, logPath: logPath, process: process)
         do {

@@ -26,7 +26,11 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             (MQTT 3.1.1 over TLS with the same certificates: CONNECT + SUBSCRIBE hb/<EID> is the
             welcome, a QoS 0 PUBLISH to hb/<EID> carrying the same heartbeat body is a heartbeat,
             the broker's echo is its ack), and the ratios ours/mosquitto are printed.
-            Install it with `apt-get install mosquitto`.
+            Install it with `apt-get install mosquitto`. Both servers are brought up with all
+            their connections (each server's connections held by a load-worker process of its
+            own), then the closed loop alternates between them in --window second windows,
+            order A B B A …, until each had --duration seconds; a shared machine's drift in
+            speed then falls on both alike. The ratio of each round is printed too.
 
             The load generator runs on the same machine; every figure is for client and server
             sharing its cores. Exit status: 0 when every phase succeeded, 1 when one failed

@@ -273,7 +273,8 @@ final class TLS13RecordLayer {
     /// appended to `plaintext`; other content is returned.
     private func open(record: UnsafeRawBufferPointer, into plaintext: inout ByteBuffer) -> Result<OpenedRecord, TLSRecordFailure> {
         let sealedLength = record.count - Self.headerLength - Self.tagLength
-        var tag = [UInt8](record[(record.count - Self.tagLength)...])
+        // OpenSSL copies the expected tag out of the record; it never writes through this pointer.
+        let tag = UnsafeMutableRawPointer(mutating: record.baseAddress! + (record.count - Self.tagLength))
         guard let ctx = aead.context(for: suite) else {
             return .failure(TLSRecordFailure(.internalError, "no cipher context for \(suite.name)"))
         }
@@ -286,7 +287,7 @@ final class TLS13RecordLayer {
                 guard EVP_CipherInit_ex(ctx, nil, nil, key, nonce, 0) == 1,
                       EVP_CipherUpdate(ctx, nil, &n, header, Int32(Self.headerLength)) == 1,
                       EVP_CipherUpdate(ctx, base, &n, header + Self.headerLength, Int32(sealedLength)) == 1,
-                      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), &tag) == 1
+                      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), tag) == 1
                 else { return false }
                 var last: Int32 = 0
                 return EVP_CipherFinal_ex(ctx, base + Int(n), &last) == 1

@@ -128,7 +128,7 @@ public struct ProfileInfo: Sendable, Hashable, Codable {
             throw .missingElement(object: object, tag: RSPTag.iccid)
         }
         iccid = digits
-        isdpAid = try tlv.child(RSPTag.aid)?.bytes ?? []
+        isdpAid = tlv.child(RSPTag.aid)?.bytes ?? []
         enabled = try tlv.requiredChild(RSPTag.profileState, in: object).integer(field: "profileState", in: object) == 1
         serviceProviderName = try tlv.child(0x91)?.utf8(field: "serviceProviderName", in: object) ?? ""
         profileName = try tlv.child(0x92)?.utf8(field: "profileName", in: object) ?? ""

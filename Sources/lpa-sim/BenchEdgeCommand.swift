@@ -128,15 +128,18 @@ struct BenchEdgeCommand: AsyncParsableCommand {
         }
 
         let pkiURL = URL(fileURLWithPath: pki).standardizedFileURL
-        let devices: [SimulatedDevice]
+        // With a peer, each server's load worker loads the credentials itself.
+        var devices: [SimulatedDevice] = []
         do {
             try ensurePKI(at: pkiURL)
-            if !json { phase("loading \(terminals) device credentials from \(pkiURL.path)") }
-            devices = try FleetLoader.devices(inPKI: pkiURL.path, limit: terminals)
+            if mosquitto == nil {
+                if !json { phase("loading \(terminals) device credentials from \(pkiURL.path)") }
+                devices = try FleetLoader.devices(inPKI: pkiURL.path, limit: terminals)
+            }
         } catch {
             fail("test PKI in \(pkiURL.path): \(error)", code: 2)
         }
-        guard devices.count == terminals else {
+        guard mosquitto != nil || devices.count == terminals else {
             fail("\(pkiURL.path) holds \(devices.count) devices, \(terminals) needed", code: 2)
         }
 
@@ -388,9 +391,7 @@ struct BenchEdgeCommand: AsyncParsableCommand {
             format: "conditions: %@; %.0f s paced at %.0f/s; %d handshakes in flight; %d source address(es); heartbeat body %d bytes; lpa-edge event loops %@; load average %@; %@",
             closedLoop, c.pacedS, c.pacedRatePerS, c.handshakeConcurrency, c.sourceAddresses, c.heartbeatBodyBytes,
             c.edgeThreads == 0 ? "one per core" : "\(c.edgeThreads)", c.loadAverage, c.system))
-        if let rounds = report.throughputRatioRounds {
-            let sorted = rounds.sorted()
-            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        if let rounds = report.throughputRatioRounds, let median = report.throughputRatioRoundsMedian {
             lines.append(String(format: "throughput ratio by round: %@ (median %.2f, %d of %d rounds at or above 1)",
                                 rounds.map { String(format: "%.2f", $0) }.joined(separator: " "), median, rounds.filter { $0 >= 1 }.count, rounds.count))
         }

@@ -40,3 +40,34 @@ final class LoadWorkerProtocolTests: XCTestCase {
         XCTAssertNil(decoded.error)
     }
 }
+
+final class EdgeBenchReportTests: XCTestCase {
+    private func report(ours: [Double], peer: [Double]) -> EdgeBenchReport {
+        var a = EdgeBenchFigures(server: "lpa-edge", version: nil)
+        a.closedLoopWindows = ours
+        var b = EdgeBenchFigures(server: "mosquitto", version: nil)
+        b.closedLoopWindows = peer
+        let conditions = EdgeBenchConditions(
+            terminals: 1, durationS: 1, warmupS: 0, pacedS: 1, pacedRatePerS: 1, handshakeConcurrency: 1, cores: 1,
+            openssl: "", network: "", sourceAddresses: 1, heartbeatBodyBytes: 1, system: "", loadAverage: "")
+        return EdgeBenchReport(ours: a, peer: b, conditions: conditions)
+    }
+
+    func testRoundRatiosPairTheWindowsOfEachRound() throws {
+        let r = report(ours: [110, 90, 100, 120], peer: [100, 100, 100, 100])
+        XCTAssertEqual(try XCTUnwrap(r.throughputRatioRounds), [1.1, 0.9, 1.0, 1.2], accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(r.throughputRatioRoundsMedian), 1.05, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(report(ours: [3, 1, 2], peer: [1, 1, 1]).throughputRatioRoundsMedian), 2, accuracy: 1e-12)
+    }
+
+    func testNoRoundRatiosWithoutMatchingWindows() {
+        XCTAssertNil(report(ours: [100], peer: [100]).throughputRatioRounds)
+        XCTAssertNil(report(ours: [100, 100, 100], peer: [100, 100]).throughputRatioRounds)
+        XCTAssertNil(report(ours: [100, 100], peer: [100, 100, 100]).throughputRatioRoundsMedian)
+    }
+}
+
+private func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, file: file, line: line)
+    for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
+}

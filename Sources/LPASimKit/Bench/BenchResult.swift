@@ -29,8 +29,9 @@ public struct EdgeBenchFigures: Sendable, Encodable {
     public var serverCpuPercent: Double
     /// Server CPU time per heartbeat in the closed loop, in microseconds.
     public var serverCpuMicrosecondsPerHeartbeat: Double
-    /// The same for the load generator (this process, all its connections to this server): how
-    /// much of the shared machine the clients took.
+    /// The same for the load generator (the process holding the connections to this server: a
+    /// load worker of its own in a comparison, else the benchmark itself): how much of the shared
+    /// machine the clients took.
     public var clientCpuPercent: Double
     public var clientCpuMicrosecondsPerHeartbeat: Double
     /// Heartbeats per second the paced phase aimed at, and what it sent.
@@ -145,6 +146,13 @@ public struct EdgeBenchReport: Sendable, Encodable {
         return zip(ours.closedLoopWindows, peer.closedLoopWindows).map { $1 > 0 ? $0 / $1 : 0 }
     }
 
+    /// The median of ``throughputRatioRounds``.
+    public var throughputRatioRoundsMedian: Double? {
+        guard let rounds = throughputRatioRounds?.sorted(), !rounds.isEmpty else { return nil }
+        let middle = rounds.count / 2
+        return rounds.count % 2 == 1 ? rounds[middle] : (rounds[middle - 1] + rounds[middle]) / 2
+    }
+
     /// Ours / peer RSS per connection (below 1: we use less).
     public var memoryRatio: Double? {
         guard let peer, peer.rssBytesPerConnection > 0 else { return nil }
@@ -158,7 +166,7 @@ public struct EdgeBenchReport: Sendable, Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case peer, conditions, error, throughputRatio, throughputRatioRounds, memoryRatio, handshakeRatio
+        case peer, conditions, error, throughputRatio, throughputRatioRounds, throughputRatioRoundsMedian, memoryRatio, handshakeRatio
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -167,6 +175,7 @@ public struct EdgeBenchReport: Sendable, Encodable {
         try c.encodeIfPresent(peer, forKey: .peer)
         try c.encodeIfPresent(throughputRatio, forKey: .throughputRatio)
         try c.encodeIfPresent(throughputRatioRounds, forKey: .throughputRatioRounds)
+        try c.encodeIfPresent(throughputRatioRoundsMedian, forKey: .throughputRatioRoundsMedian)
         try c.encodeIfPresent(memoryRatio, forKey: .memoryRatio)
         try c.encodeIfPresent(handshakeRatio, forKey: .handshakeRatio)
         try c.encode(conditions, forKey: .conditions)

@@ -292,12 +292,14 @@ final class ServerUnderTest: @unchecked Sendable {
             let clientBefore = try load.cpuSeconds()
             let start = NIODeadline.now()
             let end = start + duration
-            var last = before
+            var last = before, lastTime = start
             while NIODeadline.now() < end {
                 try await Task.sleep(for: .milliseconds(min(500, max(1, (end - NIODeadline.now()).nanoseconds / 1_000_000))))
-                let now = try await load.counters()
-                progress.status(String(format: "%@ closed loop  %.0f acks/s", server.name, Double(now.acks - last.acks) * 2))
+                let now = try await load.counters(), nowTime = NIODeadline.now()
+                let seconds = Double((nowTime - lastTime).nanoseconds) / 1e9
+                progress.status(String(format: "%@ closed loop  %.0f acks/s", server.name, Double(now.acks - last.acks) / seconds))
                 last = now
+                lastTime = nowTime
             }
             let after = try await load.counters()
             let elapsed = Double((NIODeadline.now() - start).nanoseconds) / 1e9
@@ -306,9 +308,7 @@ final class ServerUnderTest: @unchecked Sendable {
             let acks = after.acks - before.acks
             let drained = try await load.stopHeartbeats(drainTimeout: plan.drainTimeout)
             guard acks > 0 else { throw failure("no heartbeat was acknowledged") }
-            guard drained.inFlight <= 0 else {
-                throw failure("\(drained.inFlight) heartbeats still unanswered \(EdgeBenchmark.seconds(plan.drainTimeout)) s after sending stopped")
-            }
+            try requireDrained(drained)
             try await requireNoLoss()
             closedAcks += acks
             closedSeconds += elapsed
@@ -351,9 +351,7 @@ final class ServerUnderTest: @unchecked Sendable {
             figures.ackP99Ms = EdgeBenchmark.percentile(samples, 99)
             figures.ackP999Ms = EdgeBenchmark.percentile(samples, 99.9)
             figures.ackMaxMs = Double(samples[samples.count - 1]) / 1e6
-            guard drained.inFlight <= 0 else {
-                throw failure("\(drained.inFlight) heartbeats still unanswered \(EdgeBenchmark.seconds(plan.drainTimeout)) s after sending stopped")
-            }
+            try requireDrained(drained)
             try await requireNoLoss()
             progress.phase(String(format: "%@: ack p50 %.3f ms, p99 %.3f ms (%d samples)", server.name, figures.ackP50Ms, figures.ackP99Ms, samples.count))
         }
@@ -397,6 +395,13 @@ final class ServerUnderTest: @unchecked Sendable {
 
     private func failure(_ reason: String) -> BenchFailure {
         BenchFailure(server: server.name, phase: phase, reason: reason, partial: figures)
+    }
+
+    /// Fails the phase if heartbeats were still unanswered when the drain timed out.
+    private func requireDrained(_ drained: LoadCounters) throws {
+        guard drained.inFlight <= 0 else {
+            throw failure("\(drained.inFlight) heartbeats still unanswered \(EdgeBenchmark.seconds(plan.drainTimeout)) s after sending stopped")
+        }
     }
 
     /// Fails the phase if connections were dropped since they came up.

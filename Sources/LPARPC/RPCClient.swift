@@ -240,7 +240,7 @@ public final class RPCClient: RPCCaller {
         do {
             channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(configuration.connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try RPCChannelPipeline.configure(

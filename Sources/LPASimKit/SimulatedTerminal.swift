@@ -72,7 +72,7 @@ final class SimulatedTerminal: @unchecked Sendable {
         let serverName = target.serverName
         let cache = sessionCache
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

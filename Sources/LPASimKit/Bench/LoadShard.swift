@@ -104,7 +104,7 @@ final class LoadShard<Format: BenchWireFormat> {
         let serverName = target.serverName
         let credentials = device.credentials
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(target.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

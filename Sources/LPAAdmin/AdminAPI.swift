@@ -62,6 +62,8 @@ public struct AdminAPI: Sendable {
         AdminRoute(.get, "/v1/fleet/entries", .read),
         AdminRoute(.get, "/v1/fleet/entries/{eid}", .read),
         AdminRoute(.get, "/metrics", nil),
+        AdminRoute(.get, HealthRoutes.livePath, nil),
+        AdminRoute(.get, HealthRoutes.readyPath, nil),
     ] + campaignRoutes + profileRoutes
 
     /// The router serving ``routes``.
@@ -80,6 +82,17 @@ public struct AdminAPI: Sendable {
     }
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    /// Ready when the store answers a read (the API starts only after the store's migrations ran).
+    func readiness() async -> HealthReport {
+        do {
+            _ = try await store.deviceModels()
+            return HealthReport(checks: [HealthReport.Check(name: "store", ok: true, detail: "ok")])
+        } catch {
+            logger.warning("readiness: the store does not answer", metadata: ["error": "\(error)"])
+            return HealthReport(checks: [HealthReport.Check(name: "store", ok: false, detail: "store unreachable")])
+        }
+    }
 
     private func handler(for route: AdminRoute) -> Handler {
         if let handler = campaignHandler(for: route) { return handler }
@@ -165,6 +178,15 @@ public struct AdminAPI: Sendable {
             let eid = try AdminQuery.pathParameter(c, "eid")
             guard let entry = try await store.fleetEntry(eid: eid) else { throw AdminError.notFound("no fleet entry '\(eid)'", field: "eid") }
             return AdminJSON.response(entry)
+        }
+        case (.get, HealthRoutes.livePath): return { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#)))
+        }
+        case (.get, HealthRoutes.readyPath): return { _, _ in
+            let health = await readiness()
+            return Response(status: health.ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: health.json())))
         }
         case (.get, "/metrics"): return { _, _ in
             guard let metrics else {

@@ -106,6 +106,9 @@ public final class EdgeServer: Service, Sendable {
     /// Open connections (admitted or still handshaking).
     public var connectionCount: Int { state.withLockedValue { $0.children.count } }
 
+    /// True from the moment ``stop()`` begins: no new terminal is admitted.
+    public var isDraining: Bool { state.withLockedValue { $0.draining } }
+
     /// Stops accepting, asks every terminal to leave with `SHUTTING_DOWN`, waits up to
     /// `drainSeconds` for them to go, closes the rest, and reports the last counting window.
     public func stop() async {

@@ -13,6 +13,12 @@ final class HTTPClientConnection: Sendable {
     let channel: Channel
     private let handler: NIOLoopBound<HTTPClientConnectionHandler>
 
+    /// What the channel initializer made for one connection attempt.
+    private struct Attempt: Sendable {
+        var handler: NIOLoopBound<HTTPClientConnectionHandler>
+        var established: EventLoopFuture<Void>
+    }
+
     private init(channel: Channel, handler: NIOLoopBound<HTTPClientConnectionHandler>) {
         self.channel = channel
         self.handler = handler
@@ -29,8 +35,9 @@ final class HTTPClientConnection: Sendable {
         guard !Task.isCancelled else { throw HTTPClientError.cancelled }
         let remaining = deadline - .now()
         guard remaining.nanoseconds > 0 else { throw HTTPClientError.timeout }
-        let established = eventLoop.makePromise(of: Void.self)
-        let handlerAdded = eventLoop.makePromise(of: NIOLoopBound<HTTPClientConnectionHandler>.self)
+        // One handler and one handshake promise per connection attempt (a host name may be tried
+        // at several addresses); the winner's are taken once the connect succeeds.
+        let attempts = ConnectAttempts<Attempt>()
         let channel: Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
@@ -41,26 +48,29 @@ final class HTTPClientConnection: Sendable {
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(TLSHandler(context: tls, serverHostname: host, sessionCache: sessionCache, sessionKey: "\(host):\(port)"))
                         try sync.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                        let established = channel.eventLoop.makePromise(of: Void.self)
                         let handler = HTTPClientConnectionHandler(established: established, idleTimeout: idleTimeout)
-                        try sync.addHandler(handler)
-                        handlerAdded.succeed(NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                        do { try sync.addHandler(handler) } catch { established.fail(error); throw error }
+                        attempts.record(Attempt(handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), established: established.futureResult), for: channel)
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            established.fail(error)
-            handlerAdded.fail(error)
             if let tlsError = error as? TLSError { throw HTTPClientError.tls(tlsError) }
             if case ChannelError.connectTimeout = error, NIODeadline.now() >= deadline { throw HTTPClientError.timeout }
             throw HTTPClientError.connectFailed(host: host, port: port, reason: "\(error)")
         }
-        // The handler exists once the channel does, even if the handshake already failed.
-        let handler = try await handlerAdded.futureResult.get()
+        guard let attempt = attempts.take(for: channel) else {
+            channel.close(promise: nil)
+            throw HTTPClientError.connectionClosedEarly
+        }
+        let handler = attempt.handler
+        let established = attempt.established
         let deadlineTask = eventLoop.scheduleTask(deadline: deadline) { handler.value.handshakeDeadlinePassed() }
         defer { deadlineTask.cancel() }
         do {
             try await withTaskCancellationHandler {
-                try await established.futureResult.get()
+                try await established.get()
             } onCancel: {
                 eventLoop.execute { handler.value.cancel() }
             }

@@ -14,10 +14,13 @@ extension PrometheusExport {
         }
     }
 
-    /// A listener serving only `GET /metrics` (the edge's metrics port).
-    public func startListener(host: String, port: Int, logger: Logger) async throws -> HTTPListener {
+    /// A listener serving `GET /metrics` and, when `health` is given, ``HealthRoutes`` (the edge's
+    /// metrics port).
+    public func startListener(host: String, port: Int, logger: Logger,
+                              health: (@Sendable () async -> HealthReport)? = nil) async throws -> HTTPListener {
         let router = Router(context: BasicRequestContext.self)
         addRoute(to: router)
+        if let health { HealthRoutes.add(to: router, report: health) }
         return try await HTTPListener.start(router: router, host: host, port: port, logger: logger)
     }
 }

@@ -233,28 +233,30 @@ public final class RPCClient: RPCCaller {
         configuration: Configuration, tls: TLSContext?, router: RPCRouter, group: EventLoopGroup, logger: Logger
     ) async throws -> RPCConnection {
         let loop = group.next()
-        let established = loop.makePromise(of: RPCConnection.self)
         let connectionConfiguration = configuration.connection
         let serverHostname = configuration.serverHostname ?? configuration.host
-        let channel: Channel
-        do {
-            channel = try await ClientBootstrap(group: loop)
-                .connectTimeout(configuration.connectTimeout)
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try RPCChannelPipeline.configure(
-                            channel, role: .initiator, tls: tls, serverHostname: serverHostname,
-                            configuration: connectionConfiguration, router: router, logger: logger, established: established)
-                    }
+        // One HELLO promise per connection attempt (a host name may be tried at several
+        // addresses); the winner's is taken once the connect succeeds.
+        let attempts = ConnectAttempts<EventLoopFuture<RPCConnection>>()
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let established = channel.eventLoop.makePromise(of: RPCConnection.self)
+                    attempts.record(established.futureResult, for: channel)
+                    try RPCChannelPipeline.configure(
+                        channel, role: .initiator, tls: tls, serverHostname: serverHostname,
+                        configuration: connectionConfiguration, router: router, logger: logger, established: established)
                 }
-                .connect(host: configuration.host, port: configuration.port).get()
-        } catch {
-            established.fail(error)
-            throw error
+            }
+            .connect(host: configuration.host, port: configuration.port).get()
+        guard let established = attempts.take(for: channel) else {
+            channel.close(promise: nil)
+            throw RPCError(.unavailable, "connection closed before the HELLO exchange started")
         }
         return try await withTaskCancellationHandler {
-            try await established.futureResult.get()
+            try await established.get()
         } onCancel: {
             channel.close(promise: nil)
         }

@@ -64,9 +64,9 @@ final class SimulatedTerminal: @unchecked Sendable {
 
     private func connect() {
         guard running else { return }
+        let statistics = self.statistics
         statistics.update { $0.connecting += 1 }
         let key = device.identity.terminalKey
-        let handler = SimulatedTerminalHandler(terminal: self, statistics: statistics)
         let context = self.context
         let credentials = device.credentials
         let serverName = target.serverName
@@ -82,7 +82,8 @@ final class SimulatedTerminal: @unchecked Sendable {
                         sessionKey: key, credentials: credentials))
                     try sync.addHandler(ByteToMessageHandler(TerminalFrameDecoder(maximumFrameLength: TerminalProtocolLimits.default.maximumFrameLength)))
                     try sync.addHandler(MessageToByteHandler(TerminalFrameEncoder()))
-                    try sync.addHandler(handler)
+                    // A handler per connection attempt: a host name may be tried at several addresses.
+                    try sync.addHandler(SimulatedTerminalHandler(terminal: self, statistics: statistics))
                 }
             }
         if let source = sourceAddress, let address = try? SocketAddress(ipAddress: source, port: 0) {

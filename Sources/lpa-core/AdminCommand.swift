@@ -25,10 +25,11 @@ struct Admin: AsyncParsableCommand {
               lpa-core admin import fleet.csv
               lpa-core admin campaigns create --name "Pilot wave" --tag pilot --canary-share 0.05
               lpa-core admin campaigns list
+              lpa-core admin health                           # readiness, for container health checks
 
             Exit codes: 0 success, 1 the API refused (its error is printed), 2 bad arguments or unreachable API.
             """,
-        subcommands: [Models.self, Rules.self, CountSettings.self, Devices.self, Jobs.self, ImportFleet.self, Campaigns.self])
+        subcommands: [Models.self, Rules.self, CountSettings.self, Devices.self, Jobs.self, ImportFleet.self, Campaigns.self, Health.self])
 
     struct Connection: ParsableArguments {
         @Option(help: "Admin API base URL (plain HTTP).")
@@ -257,6 +258,25 @@ struct Admin: AsyncParsableCommand {
                     return rows
                 }
             }
+        }
+    }
+
+    /// `GET /health/ready`: exit 0 when the core is ready, 1 when it answers unready, 2 when unreachable.
+    struct Health: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "health", abstract: "Whether the core is ready (store reachable); no token needed.")
+        @OptionGroup var connection: Connection
+        func run() async throws {
+            let response: AdminHTTPClient.Response
+            do {
+                response = try await connection.client().send(.GET, "/health/ready")
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                throw fail("cannot reach \(connection.url): \(error)", code: 2)
+            }
+            print(response.text)
+            if response.status != 200 { throw ExitCode(1) }
         }
     }
 

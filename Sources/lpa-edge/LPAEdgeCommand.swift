@@ -127,7 +127,10 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         var metricsListener: HTTPListener?
         if let export {
             do {
-                metricsListener = try await export.startListener(host: configuration.metrics.host, port: configuration.metrics.port, logger: logger)
+                let link = rpcLink
+                metricsListener = try await export.startListener(
+                    host: configuration.metrics.host, port: configuration.metrics.port, logger: logger,
+                    health: { Self.health(server: server, link: link) })
                 logger.info("metrics listening", metadata: ["address": "\(metricsListener!.localAddress)"])
             } catch {
                 logger.critical("cannot serve metrics", metadata: ["error": "\(error)"])
@@ -140,5 +143,19 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         await metricsListener?.stop()
         await rpcLink?.shutdown()
         try? await ownLoops?.shutdownGracefully()
+    }
+
+    /// Ready when the terminal port listens (not draining) and, unless standalone, at least one
+    /// lpa-core is linked.
+    static func health(server: EdgeServer, link: RPCCoreLink?) -> HealthReport {
+        let listening = server.localAddress != nil && !server.isDraining
+        var checks = [HealthReport.Check(name: "terminals", ok: listening, detail: listening ? "listening" : (server.isDraining ? "draining" : "not listening"))]
+        if let link {
+            let cores = link.connectedCores
+            checks.append(HealthReport.Check(name: "core", ok: cores > 0, detail: cores > 0 ? "\(cores) linked" : "no lpa-core linked"))
+        } else {
+            checks.append(HealthReport.Check(name: "core", ok: true, detail: "standalone"))
+        }
+        return HealthReport(checks: checks)
     }
 }

@@ -4,12 +4,14 @@ import Foundation
 enum Console {
     static let isTerminal: Bool = isatty(STDOUT_FILENO) == 1
 
-    /// Rewrites the status line on a terminal; prints a plain line otherwise.
+    /// Rewrites the status line on a terminal; prints a plain line otherwise, flushed at once so
+    /// that a pipe or a container log receives each line as it is written.
     static func status(_ line: String) {
         if isTerminal {
             FileHandle.standardOutput.write(Data("\r\u{1B}[2K\(line)".utf8))
         } else {
             print(line)
+            fflush(nil)
         }
     }
 

@@ -316,6 +316,7 @@ let package = Package(
         .executableTarget(
             name: "lpa-sim",
             dependencies: [
+                "LPAAdminClient",
                 "LPASimKit",
                 "LPACrypto",
                 "LPAEdge",

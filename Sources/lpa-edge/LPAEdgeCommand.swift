@@ -42,6 +42,9 @@ struct LPAEdgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Node id reported to the core.")
     var nodeID: String?
 
+    @Option(name: .long, help: "Metrics and health listener, HOST:PORT (port 0 picks a free port), or 'off'.")
+    var metrics: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -54,11 +57,15 @@ struct LPAEdgeCommand: AsyncParsableCommand {
     func effectiveConfiguration() throws -> EdgeConfiguration {
         var c = try config.map(EdgeConfiguration.load(yamlFile:)) ?? EdgeConfiguration()
         if let listen {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-                throw ConfigurationError(file: "--listen", detail: "'\(listen)' is not HOST:PORT")
+            (c.listen.host, c.listen.port) = try Self.hostAndPort(listen, option: "--listen")
+        }
+        if let metrics {
+            if metrics == "off" {
+                c.metrics.enabled = false
+            } else {
+                c.metrics.enabled = true
+                (c.metrics.host, c.metrics.port) = try Self.hostAndPort(metrics, option: "--metrics")
             }
-            c.listen.host = String(listen[..<colon])
-            c.listen.port = port
         }
         if let pki {
             c.tls.certificate = "\(pki)/edge.pem"
@@ -72,6 +79,13 @@ struct LPAEdgeCommand: AsyncParsableCommand {
         if let nodeID { c.nodeID = nodeID }
         try c.validate()
         return c
+    }
+
+    static func hostAndPort(_ text: String, option: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+            throw ConfigurationError(file: option, detail: "'\(text)' is not HOST:PORT")
+        }
+        return (String(text[..<colon]), port)
     }
 
     func run() async throws {

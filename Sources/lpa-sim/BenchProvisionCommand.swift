@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LPADomain
+import LPAAdminClient
 import LPAIdentity
 import LPALab
 import LPASimKit
@@ -87,24 +88,32 @@ struct BenchProvisionCommand: AsyncParsableCommand {
         """.write(toFile: "\(workdir)/core.yaml", atomically: true, encoding: .utf8)
 
         var processes: [(name: String, process: Process)] = []
+        // Each child logs to WORKDIR/NAME.log; a child that stops early has its last lines printed.
         func launch(_ name: String, _ arguments: [String]) throws {
             let process = Process()
             process.executableURL = binaries.appendingPathComponent(name == "smdp" ? "lpa-sim" : name)
             process.arguments = arguments
+            let logPath = "\(workdir)/\(name).log"
+            FileManager.default.createFile(atPath: logPath, contents: nil)
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: logPath)
             try process.run()
             processes.append((name, process))
         }
         defer { for (_, p) in processes where p.isRunning { p.terminate() } }
+        func waitFor(_ port: Int, of name: String) async throws {
+            try await waitForPort(port, process: processes.first { $0.name == name }?.process, name: name)
+        }
         try launch("smdp", ["smdp", "--listen", smdpAddress, "--pki", rspDir, "--profile-type", "bench-profile", "--profile-size", "\(profileSize)"])
         try launch("lpa-core", ["serve", "--config", "\(workdir)/core.yaml", "--store", "\(workdir)/core.db", "--listen", "127.0.0.1:\(corePort)",
                                 "--pki", fleetPKI, "--libraries", "\(workdir)/libraries.yaml", "--log-level", "error"])
-        try await waitForPort(smdpPort)
-        try await waitForPort(corePort)
-        try launch("lpa-edge", ["--listen", "127.0.0.1:\(edgePort)", "--pki", fleetPKI, "--core", "127.0.0.1:\(corePort)", "--log-level", "error"])
-        try await waitForPort(edgePort)
-        try await Task.sleep(for: .seconds(1))  // the edge's link to the core
+        try await waitFor(smdpPort, of: "smdp")
+        try await waitFor(corePort, of: "lpa-core")
+        let edgeMetricsPort = try freePort()
+        try launch("lpa-edge", ["--listen", "127.0.0.1:\(edgePort)", "--pki", fleetPKI, "--core", "127.0.0.1:\(corePort)",
+                                "--metrics", "127.0.0.1:\(edgeMetricsPort)", "--log-level", "error"])
+        try await waitFor(edgePort, of: "lpa-edge")
+        try await waitForReady(metricsPort: edgeMetricsPort, process: processes.last!.process)  // linked to the core
 
         // The fleet in this process.
         let devices = try FleetLoader.devices(inPKI: fleetPKI, limit: terminals)
@@ -172,14 +181,41 @@ struct BenchProvisionCommand: AsyncParsableCommand {
         try LoopbackPort.free()
     }
 
-    private func waitForPort(_ port: Int) async throws {
+    private func waitForPort(_ port: Int, process: Process?, name: String) async throws {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if LoopbackPort.isListening(port) { return }
+            if let process, !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Console.error("nothing listens on 127.0.0.1:\(port) after 30 s")
+        if let process, !process.isRunning {
+            Console.error("\(name) stopped (status \(process.terminationStatus)) before listening on 127.0.0.1:\(port)")
+        } else {
+            Console.error("nothing listens on 127.0.0.1:\(port) after 30 s (\(name))")
+        }
+        printLogTail(of: name)
         throw ExitCode(2)
+    }
+
+    /// Waits until the edge's `GET /health/ready` answers 200 (it listens and is linked to the core).
+    private func waitForReady(metricsPort: Int, process: Process) async throws {
+        let client = AdminHTTPClient(host: "127.0.0.1", port: metricsPort, token: nil)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, process.isRunning {
+            if let response = try? await client.send(.GET, "/health/ready"), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Console.error("lpa-edge did not become ready (linked to lpa-core) within 30 s")
+        printLogTail(of: "lpa-edge")
+        throw ExitCode(2)
+    }
+
+    /// The last lines a child wrote to its log, on stderr.
+    private func printLogTail(of name: String, lines: Int = 20) {
+        let path = "\(workdir)/\(name).log"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else { return }
+        let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1).joined(separator: "\n")
+        FileHandle.standardError.write(Data("--- last lines of \(path)\n\(tail)\n".utf8))
     }
 }
 

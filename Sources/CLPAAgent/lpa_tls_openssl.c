@@ -2,6 +2,9 @@
  * Mutual TLS over OpenSSL for Linux gateways: the device certificate and key, verification of the
  * server against the configured CA, and a hostname (or IP address) check of its certificate.
  * The socket is non-blocking after the handshake, so `read` never stalls the agent's poll loop.
+ * The session of the last ticket the server issued is kept and offered on the next connect, so a
+ * reconnect (after a lost link or an edge restart: the edges of a deployment share their ticket
+ * keys) resumes without the certificate exchange and its signatures.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "lpa_drivers.h"
@@ -40,6 +43,32 @@ static void tls_log(lpa_tls_openssl *t, const char *what) {
     t->cfg.log(t->cfg.log_ctx, LPA_LOG_WARNING, line);
 }
 
+/* The `SSL` ex-data slot pointing at the driver that owns a connection (for the new-session callback). */
+static int owner_index(void) {
+    static int index = -1;
+    if (index < 0) index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    return index;
+}
+
+/*
+ * OpenSSL hands over each session the server issues a ticket for; a copy of the newest replaces
+ * the kept one. A copy, because a connection that later ends in an error marks its own session
+ * object not resumable, while the ticket inside stays perfectly good.
+ */
+static int keep_session(SSL *ssl, SSL_SESSION *session) {
+    lpa_tls_openssl *t = SSL_get_ex_data(ssl, owner_index());
+    SSL_SESSION *copy;
+    if (!t) return 0;
+    copy = SSL_SESSION_dup(session);
+    if (!copy) {
+        ERR_clear_error();
+        return 0;
+    }
+    if (t->session) SSL_SESSION_free(t->session);
+    t->session = copy;
+    return 0; /* OpenSSL keeps its reference to the original */
+}
+
 int lpa_tls_openssl_init(lpa_tls_openssl *t, const lpa_openssl_config *config) {
     SSL_CTX *ctx;
     memset(t, 0, sizeof *t);
@@ -70,6 +99,13 @@ int lpa_tls_openssl_init(lpa_tls_openssl *t, const lpa_openssl_config *config) {
         goto fail;
     }
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Sessions go to keep_session only; OpenSSL's own client cache stays empty. */
+    if (owner_index() < 0) {
+        tls_log(t, "reserving the session slot");
+        goto fail;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, keep_session);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
     /* A server that closes without close_notify has still closed: report it as such, not as an error. */
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -93,6 +129,8 @@ static void tls_close(void *ctx) {
 
 void lpa_tls_openssl_free(lpa_tls_openssl *t) {
     tls_close(t);
+    if (t->session) SSL_SESSION_free(t->session);
+    t->session = NULL;
     if (t->ssl_ctx) SSL_CTX_free(t->ssl_ctx);
     t->ssl_ctx = NULL;
 }
@@ -151,7 +189,10 @@ static int tls_connect(void *ctx, const char *host, uint16_t port) {
     if (!t->ssl_ctx) return LPA_ERR_ARG;
     if (tcp_connect(t, host, port) != LPA_OK) return LPA_ERR_IO;
     t->ssl = SSL_new(t->ssl_ctx);
-    if (!t->ssl || SSL_set_fd(t->ssl, t->fd) != 1) goto fail;
+    t->resumed = 0;
+    if (!t->ssl || SSL_set_fd(t->ssl, t->fd) != 1 || SSL_set_ex_data(t->ssl, owner_index(), t) != 1) goto fail;
+    /* A session the server no longer accepts costs nothing: the handshake becomes a full one. */
+    if (t->session && SSL_set_session(t->ssl, t->session) != 1) ERR_clear_error();
     if (is_ip) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
     } else {
@@ -160,7 +201,10 @@ static int tls_connect(void *ctx, const char *host, uint16_t port) {
     }
     for (;;) {
         int r = SSL_connect(t->ssl), err;
-        if (r == 1) return LPA_OK;
+        if (r == 1) {
+            t->resumed = SSL_session_reused(t->ssl) == 1;
+            return LPA_OK;
+        }
         err = SSL_get_error(t->ssl, r);
         if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
             if (wait_fd(t->fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, t->cfg.timeout_ms) == 1) continue;

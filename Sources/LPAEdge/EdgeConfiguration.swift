@@ -83,8 +83,15 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         /// After a TLS 1.3 handshake, free OpenSSL's connection object and protect records
         /// directly (about 0.3 KiB of TLS state per idle terminal instead of about 20 KiB).
         public var compactSessions: Bool = true
+        /// File with the secret every edge of a deployment shares (≥ 32 bytes, e.g.
+        /// `openssl rand -base64 48`): session tickets then resume on any edge. Unset: tickets
+        /// resume only on the edge that issued them.
+        public var ticketKeyFile: String?
+        /// How long one derived ticket key seals new tickets; tickets stay valid for two periods.
+        public var ticketKeyRotationSeconds: Int = 43_200
         enum CodingKeys: String, CodingKey, CaseIterable {
             case certificate, privateKey, clientCA, requireClientCertificate, handshakeTimeoutSeconds, minimumVersion, groups, cipherList, cipherSuites, sessionResumption, compactSessions
+            case ticketKeyFile, ticketKeyRotationSeconds
         }
 
         public init() {}
@@ -103,6 +110,8 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             cipherSuites = try c.decodeIfPresent(String.self, forKey: .cipherSuites)
             sessionResumption = try c.decodeIfPresent(Bool.self, forKey: .sessionResumption) ?? d.sessionResumption
             compactSessions = try c.decodeIfPresent(Bool.self, forKey: .compactSessions) ?? d.compactSessions
+            ticketKeyFile = try c.decodeIfPresent(String.self, forKey: .ticketKeyFile)
+            ticketKeyRotationSeconds = try c.decodeIfPresent(Int.self, forKey: .ticketKeyRotationSeconds) ?? d.ticketKeyRotationSeconds
         }
     }
 
@@ -236,10 +245,13 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         guard TLSConfiguration.ProtocolVersion(rawValue: tls.minimumVersion) != nil else {
             throw fail("tls.minimumVersion: '\(tls.minimumVersion)' is not TLSv1.2 or TLSv1.3")
         }
+        guard tls.ticketKeyRotationSeconds >= 60 else { throw fail("tls.ticketKeyRotationSeconds: must be at least 60") }
     }
 
     /// The TLS server configuration this edge listens with.
-    public func tlsConfiguration() -> TLSConfiguration {
+    ///
+    /// - Throws: ``TLSError`` when `tls.ticketKeyFile` cannot be read or holds too short a secret.
+    public func tlsConfiguration() throws -> TLSConfiguration {
         var c = TLSConfiguration.server(
             certificateChain: .file(tls.certificate),
             privateKey: .file(tls.privateKey),
@@ -252,6 +264,9 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         if let suites = tls.cipherSuites { c.cipherSuites = suites }
         c.sessionResumption = tls.sessionResumption
         c.compactSessions = tls.compactSessions
+        if let file = tls.ticketKeyFile {
+            c.ticketKeys = try TLSTicketKeys(file: file, rotationSeconds: tls.ticketKeyRotationSeconds)
+        }
         return c
     }
 }

@@ -38,7 +38,7 @@ public final class EdgeServer: Service, Sendable {
             maxConnections: config.limits.maxConnections,
             handshakesPerSecondPerAddress: config.limits.handshakesPerSecondPerAddress,
             burstPerAddress: config.limits.handshakeBurstPerAddress)
-        self.tlsContext = try TLSContext(configuration: config.tlsConfiguration())
+        self.tlsContext = try TLSContext(configuration: try config.tlsConfiguration())
     }
 
     /// The address the server listens on, once started.

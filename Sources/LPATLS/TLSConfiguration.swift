@@ -71,6 +71,10 @@ public struct TLSConfiguration: Sendable {
     public var ticketsPerHandshake: Int = 1
     /// Session identifier context (server); sessions only resume within the same context.
     public var sessionContext: String = "serverlpa"
+    /// Server: the keys that seal and open session tickets, shared by every server of a deployment
+    /// so that any of them resumes a ticket another issued. Nil: OpenSSL's own keys, random per
+    /// process (tickets resume only on the process that issued them).
+    public var ticketKeys: TLSTicketKeys?
     /// Server: once a TLS 1.3 handshake completes, free the OpenSSL connection object and protect
     /// records with the negotiated AEAD directly (OpenSSL EVP ciphers, one context per thread), so
     /// an idle connection keeps about 0.3 KiB of TLS state instead of about 20 KiB. Connections

@@ -21,6 +21,9 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     deinit {
+        if let raw = SSL_CTX_get_ex_data(ctx, TLSTicketKeys.exDataIndex) {
+            Unmanaged<TLSTicketKeys>.fromOpaque(raw).release()
+        }
         SSL_CTX_free(ctx)
     }
 
@@ -78,6 +81,14 @@ public final class TLSContext: @unchecked Sendable {
             // Stateless tickets carry the session; no per-session memory is kept on the server.
             _ = lpa_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_OFF))
             _ = lpa_SSL_CTX_set_num_tickets(ctx, c.sessionResumption ? max(0, c.ticketsPerHandshake) : 0)
+            if c.sessionResumption, let keys = c.ticketKeys {
+                // Retained here, released in deinit; the callback finds it through the context.
+                SSL_CTX_set_ex_data(ctx, TLSTicketKeys.exDataIndex, Unmanaged.passRetained(keys).toOpaque())
+                guard SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, TLSTicketKeys.callback) == 1 else {
+                    throw TLSError.invalidConfiguration("session-ticket keys rejected: \(OpenSSLErrorQueue.drain().joined(separator: "; "))")
+                }
+                _ = SSL_CTX_set_timeout(ctx, keys.ticketLifetimeSeconds)
+            }
             // The traffic secrets reach only the connection that hands itself to TLS13RecordLayer.
             if c.compactSessions { SSL_CTX_set_keylog_callback(ctx, TrafficSecrets.keyLogCallback) }
         case .client:

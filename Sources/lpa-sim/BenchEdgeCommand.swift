@@ -192,7 +192,7 @@ struct BenchEdgeCommand: AsyncParsableCommand {
                 theirs = EdgeBenchFigures(server: "mosquitto", version: MosquittoPeer.version(executable: mosquitto))
                 let port = try await ServerProcess.freePort()
                 let conf = runDirectory.appendingPathComponent("mosquitto.conf")
-                let edgeTLS = EdgeConfiguration().tlsConfiguration()
+                let edgeTLS = try EdgeConfiguration().tlsConfiguration()
                 try MosquittoPeer.configuration(
                     port: port, certificate: "\(pkiPath)/edge.pem", privateKey: "\(pkiPath)/edge.key",
                     clientCA: "\(pkiPath)/fleet-ca.pem", cipherSuites: edgeTLS.cipherSuites, cipherList: edgeTLS.cipherList,

@@ -111,11 +111,28 @@ extension PKICommand {
                 throw ExitCode(exitCode(for: error))
             }
             progress?.finish()
+            do {
+                try Self.writeTicketSecret(in: directory, overwrite: force)
+            } catch {
+                FileHandle.standardError.write(Data("lpa-sim: cannot write the session-ticket secret: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
             let seconds = Date().timeIntervalSince(start)
             if json {
                 try printJSON(PKISummary(pki: pki, curve: curve.rawValue, model: model, seconds: seconds, fingerprint: fingerprint))
             } else {
                 printText(pki, seconds: seconds, fingerprint: fingerprint)
+            }
+        }
+
+        /// `ticket.key`: the session-ticket secret every lpa-edge of the deployment shares
+        /// (`tls.ticketKeyFile`), 48 random bytes in base64, mode 0600; kept when present unless `overwrite`.
+        static func writeTicketSecret(in directory: URL, overwrite: Bool) throws {
+            let path = directory.appendingPathComponent("ticket.key").path
+            if !overwrite, FileManager.default.fileExists(atPath: path) { return }
+            let secret = Data(try SecureRandom.bytes(count: 48)).base64EncodedString() + "\n"
+            guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
 
@@ -130,6 +147,7 @@ extension PKICommand {
                   lpa-core      \(name(layout.coreCertificate)), \(name(layout.coreKey))  (server and client)
                   edge → core   \(name(layout.edgeClientCertificate)), \(name(layout.edgeClientKey))  (client, CN lpa-edge)
                   devices       \(name(layout.devicesDirectory))/<EID>.pem, .key; inventory \(name(layout.devicesCSV))
+                  tickets       ticket.key  (session-ticket secret shared by every lpa-edge)
                 """)
             if let first = pki.devices.first?.identity, let last = pki.devices.last?.identity {
                 print("  EIDs          \(first.eid) … \(last.eid)")

@@ -80,10 +80,10 @@ final class EdgeConfigurationTests: XCTestCase {
     func testEventLoopThreadsAndCompactSessionsAreConfigurable() throws {
         let defaults = try EdgeConfiguration.parse(yaml: "listen:\n  port: 9443\n")
         XCTAssertEqual(defaults.eventLoopThreads, 0)
-        XCTAssertTrue(defaults.tlsConfiguration().compactSessions)
+        XCTAssertTrue(try defaults.tlsConfiguration().compactSessions)
         let c = try EdgeConfiguration.parse(yaml: "eventLoopThreads: 2\ntls:\n  compactSessions: false\n")
         XCTAssertEqual(c.eventLoopThreads, 2)
-        XCTAssertFalse(c.tlsConfiguration().compactSessions)
+        XCTAssertFalse(try c.tlsConfiguration().compactSessions)
         XCTAssertThrowsError(try EdgeConfiguration.parse(yaml: "eventLoopThreads: -1\n", file: "edge.yaml")) { error in
             XCTAssertTrue("\(error)".contains("eventLoopThreads"), "\(error)")
         }

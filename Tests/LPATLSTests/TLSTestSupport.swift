@@ -179,7 +179,7 @@ final class TestTLSServer: @unchecked Sendable {
 /// Connects a TLS client with `configuration` to 127.0.0.1:`port`.
 func connectTestClient(
     _ configuration: TLSConfiguration, port: Int, serverHostname: String? = "localhost",
-    sessionCache: TLSClientSessionCache? = nil, echo: Bool = false
+    sessionCache: TLSClientSessionCache? = nil, sessionKey: String? = nil, echo: Bool = false
 ) async throws -> (Channel, RecordingHandler) {
     let context = try TLSContext(configuration: configuration)
     let group = MultiThreadedEventLoopGroup.singleton
@@ -191,7 +191,7 @@ func connectTestClient(
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(TLSHandler(
                     context: context, serverHostname: serverHostname, sessionCache: sessionCache,
-                    sessionKey: "127.0.0.1:\(port)"))
+                    sessionKey: sessionKey ?? "127.0.0.1:\(port)"))
                 try channel.pipeline.syncOperations.addHandler(recorder)
             }
         }

@@ -32,6 +32,8 @@ typedef struct lpa_tls_openssl {
     lpa_openssl_config cfg;
     void *ssl_ctx;  /**< SSL_CTX *, created once by lpa_tls_openssl_init */
     void *ssl;      /**< SSL *, one per connection */
+    void *session;  /**< SSL_SESSION * the server last issued a ticket for, offered on the next connect */
+    int resumed;    /**< 1 when the current connection resumed that session (no certificate exchange) */
     int fd;
 } lpa_tls_openssl;
 

@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
               lpa-sim bench edge --terminals 1000 --duration 5
               lpa-sim bench edge --terminals 10000 --peer mosquitto
               lpa-sim bench edge --peer mosquitto --json
+              lpa-sim bench reconnect --terminals 10000 --peer mosquitto
             """,
-        subcommands: [BenchEdgeCommand.self, BenchRPCCommand.self, BenchProvisionCommand.self, BenchLoadWorkerCommand.self])
+        subcommands: [BenchEdgeCommand.self, BenchReconnectCommand.self, BenchRPCCommand.self, BenchProvisionCommand.self, BenchLoadWorkerCommand.self])
 }

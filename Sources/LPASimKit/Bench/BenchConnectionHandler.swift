@@ -107,6 +107,13 @@ final class BenchConnectionHandler<Format: BenchWireFormat>: ChannelInboundHandl
         return true
     }
 
+    /// Closes the connection as the client's own decision: it counts neither as lost nor as failed.
+    func closeQuietly() -> EventLoopFuture<Void>? {
+        state = .closed
+        sentAt.removeAll()
+        return close()
+    }
+
     /// Closes the connection; the close future of the channel, if it is still open.
     func close() -> EventLoopFuture<Void>? {
         guard let context else { return nil }

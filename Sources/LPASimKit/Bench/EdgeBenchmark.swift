@@ -109,9 +109,9 @@ public struct EdgeBenchComparison: Sendable {
 /// Servers are stopped on every path out, including errors and cancellation.
 public enum EdgeBenchmark {
     /// Client TLS and target address for connections to `port`.
-    public static func target(plan: EdgeBenchPlan, port: Int) throws -> LoadTarget {
+    public static func target(plan: EdgeBenchPlan, port: Int, resumption: Bool = false) throws -> LoadTarget {
         var clientTLS = TLSConfiguration.client(trustRoots: plan.trustRoots)
-        clientTLS.sessionResumption = false
+        clientTLS.sessionResumption = resumption
         clientTLS.handshakeTimeout = .seconds(30)
         return LoadTarget(
             address: try SocketAddress(ipAddress: plan.host, port: port),

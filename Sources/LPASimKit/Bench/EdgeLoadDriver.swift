@@ -84,6 +84,13 @@ public final class EdgeLoadDriver<Format: BenchWireFormat>: LoadControl {
         _ = try await onEachShard { $0.stopHeartbeats() }
     }
 
+    /// Closes every connection (not counted as lost) and launches them all again towards `target`;
+    /// returns once the relaunch started. See ``LoadShard/relaunchAll(target:)``.
+    public func relaunchAll(target: LoadTarget) async throws {
+        let futures = shards.map { bound in bound.eventLoop.flatSubmit { bound.value.relaunchAll(target: target) } }
+        for future in futures { try await future.get() }
+    }
+
     /// Closes every connection and waits until they are closed.
     public func closeAll() async {
         let futures = shards.map { bound in bound.eventLoop.flatSubmit { bound.value.closeAll() } }

@@ -23,6 +23,8 @@ public struct LoadCounters: Sendable, Equatable, Codable {
     public var lastWelcomeNanos: UInt64?
     /// The first TLS handshake's outcome, as a sample of what was negotiated.
     public var tls: TLSHandshakeCompleted?
+    /// Handshakes that resumed a session (no certificates exchanged).
+    public var resumed = 0
 
     public init() {}
 
@@ -43,6 +45,7 @@ public struct LoadCounters: Sendable, Equatable, Codable {
         m.firstConnectNanos = [firstConnectNanos, other.firstConnectNanos].compactMap { $0 }.min()
         m.lastWelcomeNanos = [lastWelcomeNanos, other.lastWelcomeNanos].compactMap { $0 }.max()
         m.tls = tls ?? other.tls
+        m.resumed += other.resumed
         return m
     }
 

@@ -14,13 +14,18 @@ public struct LoadTarget: Sendable {
     public var connectTimeout: TimeAmount
     /// One client context for all connections; each connection adds its own device credentials.
     public var tls: TLSContext
+    /// Where connections keep their TLS sessions (one per device) to resume on reconnect; nil: every
+    /// handshake is a full one.
+    public var sessionCache: TLSClientSessionCache?
 
-    public init(address: SocketAddress, serverName: String, sourceAddresses: [SocketAddress], connectTimeout: TimeAmount, tls: TLSContext) {
+    public init(address: SocketAddress, serverName: String, sourceAddresses: [SocketAddress], connectTimeout: TimeAmount, tls: TLSContext,
+                sessionCache: TLSClientSessionCache? = nil) {
         self.address = address
         self.serverName = serverName
         self.sourceAddresses = sourceAddresses
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.sessionCache = sessionCache
     }
 }
 
@@ -44,7 +49,8 @@ final class LoadShard<Format: BenchWireFormat> {
     let eventLoop: EventLoop
     private let format: Format
     private let devices: [SimulatedDevice]
-    private let target: LoadTarget
+    private var target: LoadTarget
+    private let deviceIndices: [Int]
     private let maximumLaunching: Int
     private let allocator = ByteBufferAllocator()
 
@@ -72,6 +78,7 @@ final class LoadShard<Format: BenchWireFormat> {
         self.format = format
         self.devices = devices
         self.pending = deviceIndices.reversed()
+        self.deviceIndices = deviceIndices
         self.target = target
         self.maximumLaunching = max(1, maximumLaunching)
         self.counters.launchesOutstanding = deviceIndices.count
@@ -103,13 +110,15 @@ final class LoadShard<Format: BenchWireFormat> {
         let tls = target.tls
         let serverName = target.serverName
         let credentials = device.credentials
+        let sessionCache = target.sessionCache
         var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(target.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(TLSHandler(context: tls, serverHostname: serverName, credentials: credentials))
+                    try sync.addHandler(TLSHandler(
+                        context: tls, serverHostname: serverName, sessionCache: sessionCache, sessionKey: "device-\(index)", credentials: credentials))
                     try sync.addHandler(bound.value)
                 }
             }
@@ -125,6 +134,7 @@ final class LoadShard<Format: BenchWireFormat> {
 
     func tlsEstablished(_ details: TLSHandshakeCompleted) {
         if counters.tls == nil { counters.tls = details }
+        if details.resumed { counters.resumed += 1 }
     }
 
     func welcomed(_ connection: BenchConnectionHandler<Format>) {
@@ -220,6 +230,26 @@ final class LoadShard<Format: BenchWireFormat> {
     }
 
     var recordedLatencies: [UInt64] { latencies }
+
+    /// Closes every connection without counting it lost, then launches all of this shard's devices
+    /// again towards `target` (at once, within the launch bound): a reconnect storm. Succeeds once
+    /// the relaunch has started; ``LoadCounters/launchesOutstanding`` tells when it is over.
+    func relaunchAll(target: LoadTarget) -> EventLoopFuture<Void> {
+        stopHeartbeats()
+        pending.removeAll()
+        let futures = connections.compactMap { $0.closeQuietly() }
+        connections.removeAll()
+        ready.removeAll()
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        return EventLoopFuture.andAllComplete(futures, on: eventLoop).map {
+            let shard = bound.value
+            shard.target = target
+            shard.launching = 0
+            shard.pending = shard.deviceIndices.reversed()
+            shard.counters.launchesOutstanding += shard.deviceIndices.count
+            shard.launchMore()
+        }
+    }
 
     /// Closes every connection; succeeds when all are closed. The shard lets go of its connections.
     func closeAll() -> EventLoopFuture<Void> {

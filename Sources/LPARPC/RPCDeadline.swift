@@ -31,11 +31,6 @@ public struct RPCDeadline: Sendable, Hashable, Comparable, CustomStringConvertib
         nioDeadline - now
     }
 
-    /// True once the deadline has passed.
-    public func hasPassed(now: NIODeadline = .now()) -> Bool {
-        nioDeadline <= now
-    }
-
     /// Milliseconds remaining as sent in a REQUEST frame: at least 1 while time remains (so that a
     /// sub-millisecond remainder does not read as "no deadline"), at most `UInt32.max`; nil once the
     /// deadline has passed.

@@ -44,10 +44,6 @@ public final class FleetStatistics: Sendable {
     public func ackLatencyMilliseconds(percentiles: [Double]) -> [Double] {
         latencies.withLockedValue { r in percentiles.map { r.percentile($0) / 1e6 } }
     }
-
-    public func resetLatencies() {
-        latencies.withLockedValue { $0 = LatencyRecorder() }
-    }
 }
 
 /// Log-bucketed latency histogram: constant memory, about 2% relative precision.

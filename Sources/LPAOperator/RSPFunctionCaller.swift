@@ -106,11 +106,15 @@ struct RSPFunctionCaller: Sendable {
     }
 
     private func exchange(_ function: String, body: [UInt8], allowsNoContent: Bool) async throws -> Reply {
-        let headers: HTTPHeaders = [
-            "Content-Type": "application/json",
+        // SGP.22 §6.5.1: the request headers an SM-DP+ may check. The response's own headers are not required:
+        // a body that parses as the function's JSON is accepted whether or not the SM-DP+ sent the charset or
+        // X-Admin-Protocol.
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/json;charset=UTF-8",
             "Accept": "application/json",
             "X-Admin-Protocol": adminProtocol,
         ]
+        if basePath.hasSuffix("es9plus") { headers.add(name: "User-Agent", value: "gsma-rsp-lpad") }
         let request = HTTPClientRequest(method: .POST, host: host, port: port, path: "\(basePath)/\(function)", headers: headers, body: body)
         let response: HTTPClientResponse
         do {

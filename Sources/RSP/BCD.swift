@@ -36,6 +36,30 @@ public enum BCD {
         return stride(from: 0, to: values.count, by: 2).map { values[$0] << 4 | values[$0 + 1] }
     }
 
+    /// Digits in E.118 order (high nibble first), padded with `F` to `byteCount` bytes: the SAIP ProfileHeader
+    /// `iccid`. `"8944..."` → `89 44 …`; an odd 19-digit ICCID ends in `…dF`.
+    public static func packed(_ digits: String, byteCount: Int) -> [UInt8]? {
+        let values = digits.utf8.map { $0 &- 0x30 }
+        guard values.allSatisfy({ $0 <= 9 }), values.count <= byteCount * 2 else { return nil }
+        let nibbles = values + [UInt8](repeating: 0x0F, count: byteCount * 2 - values.count)
+        return stride(from: 0, to: nibbles.count, by: 2).map { nibbles[$0] << 4 | nibbles[$0 + 1] }
+    }
+
+    /// The digits of a packed value written in E.118 order, stopping at the first `F` filler; `nil` on another
+    /// non-digit nibble or on a digit after the filler.
+    public static func packedDigitsPadded(_ bytes: some Collection<UInt8>) -> String? {
+        var text = ""
+        var ended = false
+        for byte in bytes {
+            for nibble in [byte >> 4, byte & 0x0F] {
+                if nibble == 0x0F { ended = true; continue }
+                guard nibble <= 9, !ended else { return nil }
+                text.append(Character(Unicode.Scalar(0x30 + nibble)))
+            }
+        }
+        return text
+    }
+
     /// The digits of a packed BCD value; `nil` on a non-digit nibble.
     public static func packedDigits(_ bytes: some Collection<UInt8>) -> String? {
         var text = ""

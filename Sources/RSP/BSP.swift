@@ -66,11 +66,18 @@ public struct BSPSession: Sendable {
 
     // MARK: Protecting (SM-DP+)
 
-    /// Encrypts and MACs `plaintext` into segments under `tag` (`87` or `86`).
-    public mutating func encryptAndMAC(tag: UInt8, _ plaintext: [UInt8]) throws(Failure) -> [[UInt8]] {
+    /// The plaintext bytes per segment that keep every encrypted segment within `maximumSegmentSize`
+    /// (encryption pads each to a multiple of 16 with at least one byte).
+    public static var defaultPlaintextPerSegment: Int { (maximumPayload / 16) * 16 - 1 }
+
+    /// Encrypts and MACs `plaintext` into segments under `tag` (`87` or `86`), `plaintextPerSegment` bytes of
+    /// plaintext each (the default keeps to SGP.22 §2.5.3; a larger value reproduces SM-DP+s that cut bigger
+    /// segments: 1008 gives 1036-byte `86` segments).
+    public mutating func encryptAndMAC(
+        tag: UInt8, _ plaintext: [UInt8], plaintextPerSegment: Int = defaultPlaintextPerSegment
+    ) throws(Failure) -> [[UInt8]] {
         var segments: [[UInt8]] = []
-        // Encryption pads each segment to a multiple of 16 with at least one byte, so leave room for it.
-        let chunk = (Self.maximumPayload / 16) * 16 - 1
+        let chunk = max(1, plaintextPerSegment)
         for start in stride(from: 0, to: max(plaintext.count, 1), by: chunk) {
             let piece = Array(plaintext[start..<min(start + chunk, plaintext.count)])
             let ciphertext = try encrypt(piece)

@@ -1,13 +1,19 @@
 /// An Unprotected Profile Package (SGP.22 §2.5.2): the sequence of Profile Elements of the eUICC Profile
 /// Package format (TCA/SIMalliance Interoperable Profile) that the SM-DP+ encrypts into `86` segments.
 ///
-/// This module reads only what the platform needs from it — the header's profile type and ICCID, which the
-/// eUICC must find equal to the metadata's — and can build well-formed packages for simulation: a header, a
-/// number of file-system elements carrying filler data, and the end element.
+/// This module reads only the header (`ProfileElement.header`, `A0`: versions, profile type, ICCID) and can
+/// build well-formed packages for simulation: a header, a number of `genericFileManagement` elements carrying
+/// filler data, and the end element (`PEDefinitions`, `AUTOMATIC TAGS`).
+///
+/// `ProfileHeader.iccid` is written in ITU-T E.118 digit order (not nibble-swapped like EF.ICCID and the
+/// SGP.22 `Iccid`); for a full profile the eUICC does not compare it with the metadata.
 public struct ProfilePackage: Sendable, Hashable {
     static let object = "ProfileElement header"
     /// `ProfileHeader.iccid`, as digits.
     public var iccid: String
+    /// Whether `iccid` is written nibble-swapped as in EF.ICCID: a deviation some SM-DP+s show, reproduced by
+    /// the simulator on request. Reading never assumes it (see `init(headerOf:)`).
+    public var swapsHeaderICCID: Bool = false
     /// `ProfileHeader.profileType`.
     public var profileType: String
     public var majorVersion: Int
@@ -31,10 +37,19 @@ public struct ProfilePackage: Sendable, Hashable {
         minorVersion = try header.requiredChild(0x81, in: object).integer(field: "minor-version", in: object)
         profileType = try header.child(0x82)?.utf8(field: "profileType", in: object) ?? ""
         let iccidValue = try header.requiredChild(0x83, in: object)
-        guard iccidValue.value.count == 10, let digits = BCD.swappedDigits(iccidValue.value) else {
+        guard iccidValue.value.count == 10 else {
+            throw .invalidValue(object: object, field: "iccid", reason: "\(iccidValue.value.count) bytes, expected 10")
+        }
+        // E.118 order as the Profile Package specification writes it; a value only readable swapped (a known
+        // field deviation) is read that way rather than refused: the header's ICCID is informative.
+        if let digits = BCD.packedDigitsPadded(iccidValue.value) {
+            iccid = digits
+        } else if let digits = BCD.swappedDigits(iccidValue.value) {
+            iccid = digits
+            swapsHeaderICCID = true
+        } else {
             throw .invalidValue(object: object, field: "iccid", reason: "not a 10-byte BCD ICCID")
         }
-        iccid = digits
     }
 
     /// Splits an encoded package into its Profile Elements; throws when any is malformed.
@@ -49,23 +64,32 @@ public struct ProfilePackage: Sendable, Hashable {
         return elements
     }
 
-    /// The header element.
+    /// The header element: `ProfileElement.header [0] ProfileHeader { major-version [0], minor-version [1],
+    /// profileType [2], iccid [3], eUICC-Mandatory-services [5] { usim [1], milenage [4] },
+    /// eUICC-Mandatory-GFSTEList [6] {} }`.
     public var headerElement: [UInt8] {
-        TLV.encode(0xA0, children: [
-            TLV.integer(0x80, majorVersion), TLV.integer(0x81, minorVersion), TLV.utf8(0x82, profileType),
-            TLV.encode(0x83, BCD.swapped(iccid, byteCount: 10) ?? []),
-        ])
+        let iccidBytes = (swapsHeaderICCID ? BCD.swapped(iccid, byteCount: 10) : BCD.packed(iccid, byteCount: 10)) ?? []
+        var children = [TLV.integer(0x80, majorVersion), TLV.integer(0x81, minorVersion)]
+        if !profileType.isEmpty { children.append(TLV.utf8(0x82, profileType)) }
+        children += [
+            TLV.encode(0x83, iccidBytes),
+            TLV.encode(0xA5, children: [[0x81, 0x00], [0x84, 0x00]]),
+            TLV.encode(0xA6, []),
+        ]
+        return TLV.encode(0xA0, children: children)
     }
 
-    /// A complete package: the header, `fillerElements` generic file-management elements of about
-    /// `fillerSize` bytes each (their content is taken from `filler`), and the end element.
+    /// A complete package: the header, `fillerElements` generic file-management elements
+    /// (`genericFileManagement [1] { gfm-header [0] { identification [1] }, fileManagementCMD [1] {
+    /// SEQUENCE { fillFileContent [1] } } }`) of about `fillerSize` bytes each (their content is taken from
+    /// `filler`), and the end element (`end [10] { end-header [0] { identification [1] } }`).
     public func encoded(fillerElements: Int, fillerSize: Int, filler: (Int) -> [UInt8]) -> [UInt8] {
         var out = headerElement
         for index in 0..<fillerElements {
             let content = filler(index)
             out += TLV.encode(0xA1, children: [
                 TLV.encode(0xA0, children: [TLV.integer(0x81, index + 1)]),
-                TLV.encode(RSPTag.octetString, content.prefix(max(0, fillerSize))),
+                TLV.encode(0xA1, TLV.encode(RSPTag.sequence, TLV.encode(0x81, content.prefix(max(0, fillerSize))))),
             ])
         }
         out += TLV.encode(0xAA, TLV.encode(0xA0, TLV.integer(0x81, fillerElements + 1)))

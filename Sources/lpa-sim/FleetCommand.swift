@@ -39,8 +39,11 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated local addresses to connect from (e.g. 127.0.0.2,127.0.0.3).")
     var sourceAddresses: String?
 
-    @Option(help: "Folder of an RSP test PKI (as `lpa-sim smdp --pki` writes it): each terminal gets a virtual eUICC minted under its EUM; without it, terminals carry a placeholder card.")
+    @Option(help: "Folder of eUICC identities under SGP.26 file names (CERT_EUICC_ECDSA_NIST|BRP with its SK_ key, the EUM and CI certificates; no CI or SM-DP+ keys): the terminal whose EID is the certificate's serialNumber carries it unchanged; others carry a placeholder card unless --mint-per-eid.")
     var rsp: String?
+
+    @Flag(help: "With --rsp: mint an eUICC certificate for every other terminal's EID under the folder's EUM (needs the EUM private key and the rest of an RSP test PKI, as `lpa-sim smdp --pki` writes it).")
+    var mintPerEid = false
 
     @Option(help: "Folder where the virtual eUICCs keep their state between runs (with --rsp).")
     var cardState: String?
@@ -71,8 +74,20 @@ struct FleetCommand: AsyncParsableCommand {
         behaviour.link = linkProfile
         var identities: [String: VirtualEUICC.Identity] = [:]
         if let rsp {
-            let pki = try RSPTestPKI.load(from: URL(fileURLWithPath: rsp))
-            for device in devices { identities[device.identity.eid] = try VirtualEUICC.Identity(pki: pki, eid: try EID(device.identity.eid)) }
+            let folder = URL(fileURLWithPath: rsp)
+            if mintPerEid {
+                let pki = try RSPTestPKI.load(from: folder)
+                for device in devices { identities[device.identity.eid] = try VirtualEUICC.Identity(pki: pki, eid: try EID(device.identity.eid)) }
+            }
+            // Real identities are presented unchanged and win over minted ones.
+            let real = try VirtualEUICC.Identity.load(from: folder)
+            for identity in real { identities[identity.eid] = identity }
+            let matched = devices.filter { identities[$0.identity.eid] != nil }.count
+            if matched == 0 {
+                Console.error("no terminal has the EID of the eUICC certificate(s) in \(rsp) (\(real.map(\.eid).joined(separator: ", "))): "
+                              + "make the fleet PKI with `lpa-sim pki init --eid-prefix <the EID's first 30 digits>` or pass --mint-per-eid")
+                throw ExitCode(2)
+            }
         }
         let cards = identities
         let stateDirectory = cardState.map { URL(fileURLWithPath: $0) }

@@ -56,6 +56,9 @@ extension PKICommand {
         @Option(help: "Validity of the service and device certificates, in days (the CA gets ten years).")
         var validityDays: Int = 825
 
+        @Option(help: "EID prefix of the devices (89…, up to 30 digits; device n fills the rest and the check digits). A real eUICC's first 30 digits give device 0 that eUICC's EID.")
+        var eidPrefix: String = FleetIdentity.Numbering.simulator.eidPrefix
+
         @Flag(help: "Replace an existing PKI in --dir.")
         var force = false
 
@@ -81,6 +84,9 @@ extension PKICommand {
             guard validityDays > 0 else {
                 throw ValidationError("--validity-days must be positive, got \(validityDays).")
             }
+            guard eidPrefix.hasPrefix("89"), eidPrefix.count <= 30, eidPrefix.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw ValidationError("--eid-prefix must be up to 30 digits starting with 89, got \(eidPrefix).")
+            }
         }
 
         func run() throws {
@@ -99,6 +105,9 @@ extension PKICommand {
                     devices: devices,
                     curve: curve.ellipticCurve,
                     model: model,
+                    numbering: FleetIdentity.Numbering(
+                        eidPrefix: eidPrefix, tac: FleetIdentity.Numbering.simulator.tac,
+                        iccidIssuerPrefix: FleetIdentity.Numbering.simulator.iccidIssuerPrefix),
                     validityDays: validityDays,
                     overwrite: force,
                     progress: report

@@ -14,9 +14,17 @@ struct SMDPCommand: AsyncParsableCommand {
             none, gets a profile of --profile-type (auto-order), so fleets download without ES2+ calls.
             Runs until SIGINT/SIGTERM.
 
+            Field deviations (SM-DP+ behaviours met in the field, to test an LPA's tolerance):
+              --segment-size N       N plaintext bytes per 86 segment (1008 gives 1036-byte segments,
+                                     more than the 1020 of SGP.22 §2.5.3)
+              --swap-header-iccid    ProfileHeader ICCID nibble-swapped instead of E.118 digit order
+              --no-charset           Content-Type: application/json without ;charset=UTF-8
+              --http-500-on-error    a refused request gets HTTP 500 instead of a Failed status code
+
             Examples:
               lpa-sim smdp --listen 127.0.0.1:8444 --pki var/rsp
               lpa-sim smdp --listen 127.0.0.1:8444 --pki var/rsp --profile-size 32768 --failure-rate 0.05
+              lpa-sim smdp --listen 127.0.0.1:8444 --pki var/rsp --segment-size 1008 --no-charset
             """)
 
     @Option(help: "Listen address HOST:PORT.")
@@ -37,8 +45,24 @@ struct SMDPCommand: AsyncParsableCommand {
     @Option(help: "Probability that an ES9+ download function fails (fault injection).")
     var failureRate = 0.0
 
+    @Option(help: "Plaintext bytes per 86 segment (field deviation; default keeps segments within 1020 bytes).")
+    var segmentSize: Int?
+
+    @Flag(help: "Write the ProfileHeader ICCID nibble-swapped (field deviation).")
+    var swapHeaderIccid = false
+
+    @Flag(help: "Answer Content-Type application/json without the charset (field deviation).")
+    var noCharset = false
+
+    @Flag(help: "Answer a refused request with HTTP 500 instead of a Failed status code (field deviation).")
+    var http500OnError = false
+
     @Option(help: "Log level.")
     var logLevel = "warning"
+
+    func validate() throws {
+        if let segmentSize, !(1...65_000).contains(segmentSize) { throw ValidationError("--segment-size must be 1…65000") }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .warning
@@ -63,6 +87,10 @@ struct SMDPCommand: AsyncParsableCommand {
                         iccidPrefix: "8999001", packageSize: profileSize, notificationEvents: [.install, .enable, .disable, .delete]),
         ])
         configuration.autoOrderProfileType = profileType
+        configuration.deviations.profileElementsPlaintextPerSegment = segmentSize
+        configuration.deviations.swapsHeaderICCID = swapHeaderIccid
+        configuration.deviations.omitsContentTypeCharset = noCharset
+        configuration.deviations.answersHTTP500OnError = http500OnError
         let simulator = try SMDPSimulator(pki: rsp, configuration: configuration)
         if failureRate > 0 {
             var faults = SMDPFaults()

@@ -45,7 +45,7 @@ final class ES2PlusClientTests: XCTestCase {
             "/gsma/rsp2/es2plus/cancelOrder", "/gsma/rsp2/es2plus/releaseProfile",
         ])
         for (index, request) in requests.enumerated() {
-            XCTAssertEqual(request.headers.first(name: "Content-Type"), "application/json")
+            XCTAssertEqual(request.headers.first(name: "Content-Type"), "application/json;charset=UTF-8")
             XCTAssertEqual(request.headers.first(name: "X-Admin-Protocol"), "gsma/rsp/v2.2.0")
             let header = jsonObject(request.body)["header"] as? [String: Any]
             XCTAssertEqual(header?["functionRequesterIdentifier"] as? String, "operator-1")

@@ -53,7 +53,8 @@ final class ES9PlusClientTests: XCTestCase {
         ])
         for request in requests {
             XCTAssertEqual(request.method, .POST)
-            XCTAssertEqual(request.headers.first(name: "Content-Type"), "application/json")
+            XCTAssertEqual(request.headers.first(name: "Content-Type"), "application/json;charset=UTF-8")
+            XCTAssertEqual(request.headers.first(name: "User-Agent"), "gsma-rsp-lpad")
             XCTAssertEqual(request.headers.first(name: "X-Admin-Protocol"), "gsma/rsp/v2.2.0")
             XCTAssertNil(jsonObject(request.body)["header"], "ES9+ requests carry no header")
         }

@@ -166,8 +166,8 @@ final class SMDPTestEUICC {
 
     /// The signed CancelSessionResponse for the current session.
     func cancelSession(reason: CancelSessionReason) throws -> [UInt8] {
-        let signed = CancelSession.signedPart(transactionId: transactionId, smdpOid: Self.smdpOid, reason: reason.rawValue)
-        return CancelSession.response(signed: signed, signature: try ECDSA.sign(signed, with: credential.privateKey))
+        let signed = EuiccCancelSessionSigned(transactionId: transactionId, smdpOid: Self.smdpOid, reason: reason.rawValue)
+        return CancelSession.response(signed: signed, signature: try ECDSA.sign(signed.encoded, with: credential.privateKey))
     }
 
     private func takeSeqNumber() -> Int {

@@ -77,10 +77,25 @@ import Testing
         refused(TLV.encode(0xBF36, isc + TLV.encode(0xA0, Self.segment(0x86, 0, 20))), "firstSequenceOf87[0] has tag 86")
         refused(TLV.encode(0xBF36, isc + TLV.encode(0xA0, [])), "firstSequenceOf87 is empty")
         refused(TLV.encode(0xBF36, isc + TLV.encode(0xA0, Self.segment(0x87, 0, 4))), "too short to carry a MAC")
-        refused(TLV.encode(0xBF36, isc + TLV.encode(0xA0, Self.segment(0x87, 0, 1100))), "more than 1020")
+        refused(TLV.encode(0xBF36, isc + TLV.encode(0xA0, Self.segment(0x87, 0, 65_281))), "more than one command carries")
         let noProfile = isc + TLV.encode(0xA0, Self.segment(0x87, 0, 20)) + TLV.encode(0xA1, Self.segment(0x88, 0, 20))
         refused(TLV.encode(0xBF36, noProfile), "sequenceOf86 (A3) is missing")
         refused(TLV.encode(0xBF36, noProfile + TLV.encode(0xA3, Self.segment(0x86, 0, 20)) + [0x80, 0x00]), "unexpected element 80")
+    }
+
+    /// SM-DP+s that cut segments larger than §2.5.3's 1020 bytes exist: the package is carried, the size counted.
+    @Test func oversizedSegmentsAreCarriedAndCounted() throws {
+        let isc = Self.secureChannel.der
+        let big86 = Self.segment(0x86, 0xA1, 1032)
+        #expect(big86.count == 1036)
+        let der = TLV.encode(0xBF36, isc + TLV.encode(0xA0, Self.segment(0x87, 0, 20))
+            + TLV.encode(0xA1, Self.segment(0x88, 0, 20)) + TLV.encode(0xA3, big86 + Self.segment(0x86, 0xA2, 500)))
+        let bpp = try BoundProfilePackage(der: der)
+        #expect(bpp.oversizedSegments == 1)
+        #expect(bpp.largestSegment == 1036)
+        #expect(bpp.loadCommands.last?.bytes == Self.segment(0x86, 0xA2, 500))
+        #expect(bpp.loadCommands.flatMap(\.bytes) == der)
+        #expect(try BoundProfilePackage(der: Self.package()).oversizedSegments == 0)
     }
 
     @Test func everyTruncationAndRandomCorruptionIsAnErrorNotACrash() {

@@ -44,7 +44,7 @@ import Testing
             ("ProfileInfoList", ProfileInfo.listResponse([ProfileInfo(iccid: "8949000000000000012", isdpAid: [0xA0, 0, 0, 5, 0x59, 0x10, 0x10, 1], enabled: true, serviceProviderName: "Op", profileName: "IoT")]), { _ = try ProfileInfo.parseList($0) }),
             ("GetEID", ES10c.eidResponse("89049032123451234512345678901235"), { _ = try ES10c.parseEID($0) }),
             ("EnableResult", ES10c.resultResponse(tag: RSPTag.enableProfile, code: 0), { _ = try ES10c.parseResult($0, tag: RSPTag.enableProfile) }),
-            ("CancelSession", CancelSession.response(signed: CancelSession.signedPart(transactionId: transactionId, smdpOid: [0x2B], reason: 5), signature: [UInt8](repeating: 1, count: 64)), { _ = try CancelSession.parseResponse($0) }),
+            ("CancelSession", CancelSession.response(signed: EuiccCancelSessionSigned(transactionId: transactionId, smdpOid: [0x2B], reason: 5), signature: [UInt8](repeating: 1, count: 64)), { _ = try CancelSession.parseResponse($0) }),
             ("StoreMetadata", StoreMetadataRequest(iccid: "8949000000000000012", serviceProviderName: "Op", profileName: "IoT", notificationConfiguration: [(.install, "smdp.test")]).der, { _ = try StoreMetadataRequest(der: $0) }),
             ("InitialiseSecureChannel", isc.der, { _ = try InitialiseSecureChannelRequest(tlv: try TLV(der: $0, object: "test")) }),
         ]
@@ -137,6 +137,9 @@ import Testing
         #expect(BCD.swappedDigits([0x98, 0x94, 0, 0, 0, 0, 0, 0, 0x10, 0xF2]) == "8949000000000000012")
         #expect(BCD.packed("8904") == [0x89, 0x04])
         #expect(BCD.packed("890") == nil)
+        #expect(BCD.packed("8949000000000000012", byteCount: 10) == [0x89, 0x49, 0, 0, 0, 0, 0, 0, 0x01, 0x2F])
+        #expect(BCD.packedDigitsPadded([0x89, 0x49, 0, 0, 0, 0, 0, 0, 0x01, 0x2F]) == "8949000000000000012")
+        #expect(BCD.packedDigitsPadded([0x89, 0xF9]) == nil)
         #expect(BCD.swapped("12a", byteCount: 2) == nil)
         #expect(NotificationEvent(bitStringValue: [0x07, 0x80]) == .install)
         #expect(NotificationEvent(bitStringValue: [0x04, 0x10]) == .delete)
@@ -150,6 +153,13 @@ import Testing
         #expect(read == package)
         #expect(try ProfilePackage.elements(of: encoded).count == 5)
         #expect(throws: RSPError.self) { try ProfilePackage(headerOf: Array(encoded.prefix(10))) }
+        // ProfileHeader.iccid is in E.118 digit order, not swapped like EF.ICCID.
+        let iccid = try TLV(der: package.headerElement, object: "test").requiredChild(0x83, in: "test")
+        #expect(iccid.bytes == [0x89, 0x49, 0, 0, 0, 0, 0, 0, 0x01, 0x2F])
+        // A swapped header ICCID (a field deviation) is still read.
+        var swapped = package
+        swapped.swapsHeaderICCID = true
+        #expect(try ProfilePackage(headerOf: swapped.headerElement).iccid == package.iccid)
         #expect(throws: RSPError.self) { try ProfilePackage.elements(of: Array(encoded.dropLast())) }
     }
 }

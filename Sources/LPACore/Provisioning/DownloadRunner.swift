@@ -3,6 +3,7 @@ import LPADomain
 import LPAOperator
 import LPAStore
 import Logging
+import Metrics
 import RSP
 import TerminalProtocol
 
@@ -304,6 +305,14 @@ struct Session {
             package = unpacked
         } catch {
             throw ProvisioningError.wrap(error, step: "S130 unpacking", cancelReason: .loadBppExecutionError)
+        }
+        if let unpacked = package, unpacked.oversizedSegments > 0 {
+            // A field deviation the LPA tolerates: the eUICC, which can decrypt, is the judge.
+            Counter(label: "lpa_bpp_oversized_segments_total", dimensions: [("smdp", job.smdpAddress)])
+                .increment(by: unpacked.oversizedSegments)
+            logger.notice("bound profile package has segments larger than SGP.22 §2.5.3's 1020 bytes; passing them to the eUICC",
+                          metadata: ["smdp": "\(job.smdpAddress)", "segments": "\(unpacked.oversizedSegments)",
+                                     "largest": "\(unpacked.largestSegment)"])
         }
         try await move(to: .fetchingPackage)
     }

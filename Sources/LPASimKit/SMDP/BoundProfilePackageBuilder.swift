@@ -14,6 +14,8 @@ struct BoundProfilePackageBuilder {
     let usesReplaceSessionKeys: Bool
     /// Fault injection: flip a byte of the first `86` segment after its MAC was computed.
     let corruptsProfileElements: Bool
+    /// Plaintext bytes per `86` segment; nil keeps segments within SGP.22 §2.5.3's 1020 bytes.
+    var profileElementsPlaintextPerSegment: Int? = nil
 
     func build(
         transactionId: [UInt8], eid: String, euiccOtpk: [UInt8], metadata: StoreMetadataRequest, profilePackage: [UInt8]
@@ -49,7 +51,9 @@ struct BoundProfilePackageBuilder {
                     tag: 0x87, PackageCommands.replaceSessionKeys(initialMCV: initialMCV, ppkEnc: ppkEnc, ppkCmac: ppkCmac))
                 session = BSPSession(sEnc: ppkEnc, sMac: ppkCmac, initialMacChainingValue: initialMCV)
             }
-            var all86 = try session.encryptAndMAC(tag: 0x86, profilePackage)
+            var all86 = try session.encryptAndMAC(
+                tag: 0x86, profilePackage,
+                plaintextPerSegment: profileElementsPlaintextPerSegment ?? BSPSession.defaultPlaintextPerSegment)
             if corruptsProfileElements, !all86.isEmpty {
                 let middle = all86[0].count / 2
                 all86[0][middle] ^= 0xFF

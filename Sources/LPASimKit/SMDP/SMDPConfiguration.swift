@@ -58,6 +58,8 @@ public struct SMDPConfiguration: Sendable {
     /// Answer handleNotification with `Failed` when a notification cannot be verified, instead of the
     /// SGP.22 behaviour (always 204; the refusal is only counted).
     public var refusesUnverifiableNotifications = false
+    /// Known departures from SGP.22 to reproduce (none by default).
+    public var deviations = SMDPFieldDeviations()
 
     public init(address: String = "smdp.test", profileTypes: [ProfileType] = [ProfileType.default]) {
         self.address = address

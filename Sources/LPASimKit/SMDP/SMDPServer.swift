@@ -13,7 +13,9 @@ import NIOPosix
 /// Every function answers HTTP 200 with `header.functionExecutionStatus` — `Failed` with the status code of the
 /// refused check, including a missing or wrong `X-Admin-Protocol`, a body that is not JSON or a field that is
 /// missing or undecodable — except handleNotification, which answers 204. Unknown paths get 404, other methods
-/// 405. Thread-safe; stop it with `shutdown()`.
+/// 405. Responses carry `X-Admin-Protocol` and `Content-Type: application/json;charset=UTF-8` (§6.5.1); the
+/// configuration's `deviations` can drop the charset or turn refusals into bare HTTP 500 answers.
+/// Thread-safe; stop it with `shutdown()`.
 public final class SMDPServer: Sendable {
     public let simulator: SMDPSimulator
     public let http: HTTPSServer
@@ -87,12 +89,28 @@ public final class SMDPServer: Sendable {
             let adminProtocol = request.headers.first(name: "X-Admin-Protocol")
             guard adminProtocol?.hasPrefix("gsma/rsp/v2") == true else { throw SMDPError.invalidAdminProtocol(adminProtocol) }
             let body = try SMDPJSONRequest(body: request.body)
-            return try await dispatch(function, body, simulator)
+            return finish(try await dispatch(function, body, simulator), simulator.configuration.deviations)
         } catch let error as SMDPError {
-            return reply(.json(SMDPJSONResponse.failure(error)))
+            return failure(error, simulator.configuration.deviations)
         } catch {
-            return reply(.json(SMDPJSONResponse.failure(.failed("8.1", "4.2", "\(error)"))))
+            return failure(.failed("8.1", "4.2", "\(error)"), simulator.configuration.deviations)
         }
+    }
+
+    private static func failure(_ error: SMDPError, _ deviations: SMDPFieldDeviations) -> HTTPServerResponse {
+        if deviations.answersHTTP500OnError {
+            return HTTPServerResponse(status: .internalServerError, headers: ["Content-Type": "text/plain"], body: Array("\(error)".utf8))
+        }
+        return finish(reply(.json(SMDPJSONResponse.failure(error))), deviations)
+    }
+
+    /// Sets the JSON content type as §6.5.1 writes it (or without the charset, when that deviation is on).
+    private static func finish(_ response: HTTPServerResponse, _ deviations: SMDPFieldDeviations) -> HTTPServerResponse {
+        var response = response
+        if response.headers.first(name: "Content-Type") == "application/json", !deviations.omitsContentTypeCharset {
+            response.headers.replaceOrAdd(name: "Content-Type", value: "application/json;charset=UTF-8")
+        }
+        return response
     }
 
     private static func dispatch(_ function: SMDPFunction, _ body: SMDPJSONRequest, _ smdp: SMDPSimulator) async throws -> HTTPServerResponse {

@@ -220,8 +220,10 @@ extension SMDPSimulator {
         let builder = BoundProfilePackageBuilder(
             curve: pki.curve, signingKey: pki.dpPb.privateKey, hostId: configuration.hostId,
             usesReplaceSessionKeys: configuration.usesReplaceSessionKeys,
-            corruptsProfileElements: faults.corruptsBoundProfilePackage)
-        let package = ProfilePackage(iccid: iccid, profileType: type.name)
+            corruptsProfileElements: faults.corruptsBoundProfilePackage,
+            profileElementsPlaintextPerSegment: configuration.deviations.profileElementsPlaintextPerSegment)
+        var package = ProfilePackage(iccid: iccid, profileType: type.name)
+        package.swapsHeaderICCID = configuration.deviations.swapsHeaderICCID
         return try builder.build(
             transactionId: session.transactionId, eid: eid, euiccOtpk: signed.euiccOtpk, metadata: metadata,
             profilePackage: BoundProfilePackageBuilder.profilePackage(package, size: type.packageSize))
@@ -327,29 +329,23 @@ extension SMDPSimulator {
         guard let certificate = session.euiccCertificate else {
             throw .unknownTransaction("the session has not authenticated the eUICC yet")
         }
-        let signed: TLV
+        let signed: EuiccCancelSessionSigned
         let signature: [UInt8]
-        let reason: Int
         do {
-            let tlv = try TLV(der: cancelSessionResponse, object: "BF41 CancelSessionResponse")
-                .expect(RSPTag.cancelSession, object: "BF41 CancelSessionResponse")
-            let ok = try tlv.requiredChild(0xA0, in: "BF41 CancelSessionResponse")
-            signed = try ok.requiredChild(RSPTag.sequence, in: "BF41 CancelSessionResponse")
-            signature = try ok.requiredChild(RSPTag.signature, in: "BF41 CancelSessionResponse")
-                .fixedBytes(64, field: "euiccCancelSessionSignature", in: "BF41 CancelSessionResponse")
-            let signedTransaction = try signed.requiredChild(0x80, in: "EuiccCancelSessionSigned").bytes
-            guard signedTransaction == session.transactionId else { throw SMDPError.unknownTransaction("the cancel names another transaction") }
-            if let oid = configuration.smdpOid,
-               try signed.requiredChild(RSPTag.objectIdentifier, in: "EuiccCancelSessionSigned").bytes != oid {
-                throw SMDPError.invalidSMDPOid
+            guard case .ok(let part, let partSignature) = try CancelSessionResponse(der: cancelSessionResponse) else {
+                throw SMDPError.invalidElement("cancelSessionResponse", "the eUICC answered cancelSessionResponseError")
             }
-            reason = try signed.requiredChild(0x81, in: "EuiccCancelSessionSigned").integer(field: "reason", in: "EuiccCancelSessionSigned")
+            signed = part
+            signature = partSignature
         } catch let error as SMDPError {
             throw error
         } catch {
             throw .invalidElement("cancelSessionResponse", "\(error)")
         }
-        guard verify(signature, over: Array(signed.encoded), by: certificate) else {
+        guard signed.transactionId == session.transactionId else { throw .unknownTransaction("the cancel names another transaction") }
+        if let oid = configuration.smdpOid, signed.smdpOid != oid { throw .invalidSMDPOid }
+        let reason = signed.reason
+        guard verify(signature, over: signed.encoded, by: certificate) else {
             throw .euiccVerificationFailed("euiccCancelSessionSignature does not verify")
         }
         sessions[key] = nil

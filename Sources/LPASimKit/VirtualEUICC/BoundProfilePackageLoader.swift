@@ -115,10 +115,11 @@ struct BoundProfilePackageLoader {
                 stage = .profileElements(remaining: left)
                 return .accepted
             }
-            guard let metadata, let header = try? ProfilePackage(headerOf: profilePackage),
+            // The header is read for its structure only: for a full profile the eUICC does not compare the
+            // header's ICCID with the metadata (the Profile Package specification leaves it informative).
+            guard let metadata, (try? ProfilePackage(headerOf: profilePackage)) != nil,
                   (try? ProfilePackage.elements(of: profilePackage)) != nil
             else { return .failed(.loadProfileElements, .peProcessingError) }
-            guard header.iccid == metadata.iccid else { return .failed(.loadProfileElements, .dataMismatch) }
             stage = .finished
             return .complete(metadata: metadata, profilePackage: profilePackage)
         default:

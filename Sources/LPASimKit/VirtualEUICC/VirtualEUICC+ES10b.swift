@@ -157,10 +157,10 @@ extension VirtualEUICC {
         guard let current = session, current.transactionId == request.transactionId else {
             return .ok(CancelSession.errorResponse(code: DownloadErrorCode.invalidTransactionId.rawValue))
         }
-        let signed = CancelSession.signedPart(
+        let signed = EuiccCancelSessionSigned(
             transactionId: request.transactionId, smdpOid: configuration.smdpOid, reason: request.reason
         )
-        guard let signature = sign(signed) else { return .status(0x6F00) }
+        guard let signature = sign(signed.encoded) else { return .status(0x6F00) }
         session = nil
         loader = nil
         return .ok(CancelSession.response(signed: signed, signature: signature))

@@ -64,7 +64,11 @@ public struct InitialiseSecureChannelRequest: Sendable, Hashable {
 /// commands of SGP.22 §2.5.5 — the unpacking step (S130).
 ///
 /// Unpacking validates the whole structure first: a package that is not exactly `BF23`, `A0` of `87`s, `A1` of
-/// `88`s, an optional `A2` of `87`s and `A3` of `86`s is refused before a single byte goes to a device.
+/// `88`s, an optional `A2` of `87`s and `A3` of `86`s is refused before a single byte goes to a device, and so is
+/// a segment that cannot be carried (more than 256 STORE DATA blocks of 255 bytes) or has no room for its MAC.
+///
+/// Segments larger than the 1020 bytes SGP.22 §2.5.3 has the SM-DP+ cut are *not* refused: the LPA cannot
+/// decrypt them, so the eUICC judges. They are counted in `oversizedSegments` for the caller to report.
 public struct BoundProfilePackage: Sendable, Hashable {
     /// One ES10b.LoadBoundProfilePackage command and what it carries.
     public struct LoadCommand: Sendable, Hashable {
@@ -77,14 +81,21 @@ public struct BoundProfilePackage: Sendable, Hashable {
         public var bytes: [UInt8]
     }
 
-    /// The largest segment SGP.22 allows inside the package (tag, length and MAC included).
+    /// The largest segment SGP.22 §2.5.3 has the SM-DP+ produce (tag, length and MAC included); larger ones are
+    /// carried and counted.
     public static let maximumSegmentSize = 1020
+    /// The largest segment one ES10b.LoadBoundProfilePackage command can carry: 256 STORE DATA blocks of 255 bytes.
+    public static let maximumCarriedSegmentSize = 256 * StoreData.blockSizes.upperBound
 
     public let initialiseSecureChannel: InitialiseSecureChannelRequest
     public let firstSequenceOf87: [[UInt8]]
     public let sequenceOf88: [[UInt8]]
     public let secondSequenceOf87: [[UInt8]]?
     public let sequenceOf86: [[UInt8]]
+    /// How many `87`/`88`/`86` segments are larger than `maximumSegmentSize`.
+    public let oversizedSegments: Int
+    /// The size of the largest segment (tag, length and MAC included).
+    public let largestSegment: Int
     /// The commands in the order they must be sent.
     public let loadCommands: [LoadCommand]
     public let encoded: [UInt8]
@@ -120,8 +131,9 @@ public struct BoundProfilePackage: Sendable, Hashable {
                 guard item.tag == member else {
                     throw .invalidBoundProfilePackage(reason: "\(name)[\(index)] has tag \(TLV.tagString(item.tag)), expected \(TLV.tagString(member))")
                 }
-                guard item.encoded.count <= Self.maximumSegmentSize else {
-                    throw .invalidBoundProfilePackage(reason: "\(name)[\(index)] is \(item.encoded.count) bytes, more than \(Self.maximumSegmentSize)")
+                guard item.encoded.count <= Self.maximumCarriedSegmentSize else {
+                    throw .invalidBoundProfilePackage(
+                        reason: "\(name)[\(index)] is \(item.encoded.count) bytes, more than one command carries (\(Self.maximumCarriedSegmentSize))")
                 }
                 guard item.value.count > 8 else {
                     throw .invalidBoundProfilePackage(reason: "\(name)[\(index)] is too short to carry a MAC")
@@ -145,6 +157,9 @@ public struct BoundProfilePackage: Sendable, Hashable {
         sequenceOf88 = all88.children.map { Array($0.encoded) }
         secondSequenceOf87 = second87.map { $0.children.map { Array($0.encoded) } }
         sequenceOf86 = all86.children.map { Array($0.encoded) }
+        let sizes = (firstSequenceOf87 + sequenceOf88 + (secondSequenceOf87 ?? []) + sequenceOf86).map(\.count)
+        oversizedSegments = sizes.filter { $0 > Self.maximumSegmentSize }.count
+        largestSegment = sizes.max() ?? 0
         encoded = der
 
         // SGP.22 §2.5.5: the commands are [BF36 header + BF23], [A0 whole], [A1 header], [each 88],

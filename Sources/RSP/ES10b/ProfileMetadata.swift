@@ -69,9 +69,11 @@ public struct StoreMetadataRequest: Sendable, Hashable {
 /// `ConfigureISDPRequest ::= [36] SEQUENCE` (BF24) and `ReplaceSessionKeysRequest ::= [38] SEQUENCE` (BF26):
 /// the small commands protected inside the package's `87` segments.
 public enum PackageCommands {
-    /// `ConfigureISDPRequest` with optional `dpProprietaryData`.
-    public static func configureISDP(dpProprietaryData: [UInt8]? = nil) -> [UInt8] {
-        TLV.encode(RSPTag.configureISDP, dpProprietaryData.map { TLV.encode(0xA0, $0) } ?? [])
+    /// `ConfigureISDPRequest { dpProprietaryData [24] DpProprietaryData OPTIONAL }` (`B8`), where
+    /// `DpProprietaryData ::= SEQUENCE { dpOid OBJECT IDENTIFIER }` tags its component automatically (`80`);
+    /// `dpOid` is the content octets of the SM-DP+'s OID.
+    public static func configureISDP(dpOid: [UInt8]? = nil) -> [UInt8] {
+        TLV.encode(RSPTag.configureISDP, dpOid.map { TLV.encode(0xB8, TLV.encode(0x80, $0)) } ?? [])
     }
 
     /// `ReplaceSessionKeysRequest { initialMacChainingValue [0], ppkEnc [1], ppkCmac [2] }`.

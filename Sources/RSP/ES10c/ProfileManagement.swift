@@ -135,12 +135,15 @@ public struct ProfileInfo: Sendable, Hashable, Codable {
         profileClass = try tlv.child(0x95)?.integer(field: "profileClass", in: object) ?? 2
     }
 
+    /// DER: `profileClass [21] ProfileClass DEFAULT operational` is left out when it is operational (2).
     public var der: [UInt8] {
-        TLV.encode(RSPTag.profileInfo, children: [
+        var children = [
             ProfileIdentifier.iccid(iccid).encoded, TLV.encode(RSPTag.aid, isdpAid),
             TLV.integer(RSPTag.profileState, enabled ? 1 : 0),
-            TLV.utf8(0x91, serviceProviderName), TLV.utf8(0x92, profileName), TLV.integer(0x95, profileClass),
-        ])
+            TLV.utf8(0x91, serviceProviderName), TLV.utf8(0x92, profileName),
+        ]
+        if profileClass != 2 { children.append(TLV.integer(0x95, profileClass)) }
+        return TLV.encode(RSPTag.profileInfo, children: children)
     }
 
     /// Parses a `ProfileInfoListResponse` (BF2D).

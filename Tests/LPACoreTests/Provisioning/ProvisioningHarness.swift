@@ -119,13 +119,17 @@ struct ProvisioningHarness {
     let directory: URL
     let device: DownloadRunner.Device
 
-    static func make(packageSize: Int = 6000, faults: SMDPFaults = SMDPFaults(), autoOrder: Bool = true) async throws -> ProvisioningHarness {
+    static func make(
+        packageSize: Int = 6000, faults: SMDPFaults = SMDPFaults(), autoOrder: Bool = true,
+        deviations: SMDPFieldDeviations = SMDPFieldDeviations()
+    ) async throws -> ProvisioningHarness {
         let pki = try RSPTestPKI.create()
         var configuration = SMDPConfiguration(address: "smdp.test", profileTypes: [
             ProfileType(name: "iot", serviceProviderName: "Test Operator", profileName: "IoT", iccidPrefix: "8999001",
                         packageSize: packageSize, notificationEvents: [.install, .enable]),
         ])
         configuration.autoOrderProfileType = autoOrder ? "iot" : nil
+        configuration.deviations = deviations
         let simulator = try SMDPSimulator(pki: pki, configuration: configuration)
         await simulator.setFaults(faults)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lpa-provisioning-\(UUID().uuidString)")

@@ -156,6 +156,37 @@ public class SQLStore: Store, @unchecked Sendable {
         try await savePresence(records, changes: changes, StoreInput(operation: "savePresence"))
     }
 
+    public func savePresenceMisses(_ records: [PresenceRecord], changes: [PresenceChange]) async throws -> Set<String> {
+        let input = StoreInput(operation: "savePresenceMisses")
+        let sorted = records.sorted { $0.terminalID < $1.terminalID }
+        var byTerminal: [String: PresenceChange] = [:]
+        for change in changes { byTerminal[change.terminalID] = change }
+        var statements: [SQLStatement] = []
+        var updates: [Int] = []
+        for record in sorted {
+            _ = try PresenceTable.values(record, input)
+            updates.append(statements.count)
+            statements.append(SQLStatement("""
+                UPDATE presence SET state = $2, consecutive_misses = $3
+                WHERE terminal_id = $1 AND state = 'online' AND last_seen <= $4 RETURNING terminal_id
+                """, [.text(record.terminalID), .text(record.state.rawValue), .int(record.consecutiveMisses), .integer(record.lastSeen)]))
+            guard let change = byTerminal[record.terminalID], record.state == .offline else { continue }
+            let values = try PresenceChangeTable.values(change, input)
+            // Recorded only when this transaction made the row offline: the row is offline as written here and no
+            // offline change was recorded since the terminal was last heard.
+            statements.append(SQLStatement("""
+                INSERT INTO presence_changes (\(PresenceChangeTable.columns.joined(separator: ", ")))
+                SELECT $1, $2, $3, $4, $5 WHERE EXISTS (
+                    SELECT 1 FROM presence WHERE terminal_id = $1 AND state = 'offline' AND consecutive_misses = $6 AND last_seen <= $7
+                ) AND NOT EXISTS (
+                    SELECT 1 FROM presence_changes WHERE terminal_id = $1 AND to_state = 'offline' AND occurred_at >= $7
+                )
+                """, values + [.int(record.consecutiveMisses), .integer(record.lastSeen)]))
+        }
+        let counts = try await write(input, statements)
+        return Set(zip(sorted, updates).filter { counts[$0.1] > 0 }.map(\.0.terminalID))
+    }
+
     public func presence(terminalID: String) async throws -> PresenceRecord? {
         let input = StoreInput(operation: "presence")
         try input.key(terminalID, "terminal id")

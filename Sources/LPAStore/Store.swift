@@ -51,6 +51,11 @@ public protocol Store: Sendable {
     /// Writes the presence record and, when given, the change that led to it, in one transaction.
     func savePresence(_ record: PresenceRecord, change: PresenceChange?) async throws
     func savePresence(_ records: [PresenceRecord], changes: [PresenceChange]) async throws
+    /// Writes what a miss count found (claim 5), each record only where no core heard the terminal since:
+    /// the stored record is still online and its `lastSeen` is not newer than the record's. A change is recorded,
+    /// in the same transaction, only for a terminal this write moved offline (once, however many cores count).
+    /// Returns the terminal ids written; the others were heard by another core (the terminal moved there).
+    func savePresenceMisses(_ records: [PresenceRecord], changes: [PresenceChange]) async throws -> Set<String>
     func presence(terminalID: String) async throws -> PresenceRecord?
     func allPresence() async throws -> [PresenceRecord]
     /// Newest first.

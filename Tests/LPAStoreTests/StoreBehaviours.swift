@@ -358,6 +358,35 @@ struct StoreBehaviours {
         XCTAssertEqual(taken?.owner, "core-b")
     }
 
+    /// A miss count lands only where no core heard the terminal since; the offline change is recorded once.
+    func presenceMissesNeverOverrideANewerHearingAndGoOfflineOnce() async throws {
+        let store = try await migratedStore()
+        try await store.savePresence(Sample.presence("T-1", lastSeen: 100), change: Sample.change("T-1", at: 100))
+        // The terminal moved: core B heard it at 200. Core A, which last heard it at 100, counts misses.
+        try await store.savePresence(Sample.presence("T-1", lastSeen: 200), change: nil)
+        var written = try await store.savePresenceMisses([Sample.presence("T-1", .offline, lastSeen: 100, misses: 3)],
+                                                         changes: [Sample.change("T-1", at: 400, from: .online, to: .offline, reason: "missed")])
+        XCTAssertEqual(written, [])
+        var stored = try await store.presence(terminalID: "T-1")
+        XCTAssertEqual(stored, Sample.presence("T-1", lastSeen: 200))
+        var history = try await store.presenceChanges(terminalID: "T-1", limit: 10)
+        XCTAssertEqual(history.map(\.to), [.online])
+        // A miss count below the limit from a stale core does not touch the row either.
+        written = try await store.savePresenceMisses([Sample.presence("T-1", lastSeen: 100, misses: 1)], changes: [])
+        XCTAssertEqual(written, [])
+        // Silent for real: two cores that both last heard it at 200 count it out at once; one change.
+        let offline = Sample.presence("T-1", .offline, lastSeen: 200, misses: 3)
+        let change = Sample.change("T-1", at: 500, from: .online, to: .offline, reason: "missed")
+        async let a = store.savePresenceMisses([offline], changes: [change])
+        async let b = store.savePresenceMisses([offline], changes: [change])
+        let both = try await [a, b]
+        XCTAssertEqual(both.filter { $0 == ["T-1"] }.count, 1, "\(both)")
+        stored = try await store.presence(terminalID: "T-1")
+        XCTAssertEqual(stored?.state, .offline)
+        history = try await store.presenceChanges(terminalID: "T-1", limit: 10)
+        XCTAssertEqual(history.map(\.to), [.offline, .online])
+    }
+
     func notificationsAreKeptUntilAcknowledgedAndRemoved() async throws {
         let store = try await migratedStore()
         let eid = "89049032000000000000000000000012"

@@ -38,6 +38,7 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
         case let error as StoreError:
             switch error.kind {
             case .invalidInput: return AdminError(.badRequest, error.kind.rawValue, error.detail)
+            case .conflict: return AdminError(.conflict, error.kind.rawValue, error.detail)
             case .connection: return AdminError(.serviceUnavailable, error.kind.rawValue, "\(error.operation): \(error.detail)")
             default: return AdminError(.internalServerError, error.kind.rawValue, "\(error.operation): \(error.detail)")
             }

@@ -65,9 +65,11 @@ public final class CoreServer: Service, Sendable {
                 defaultTrustedRoots: configuration.provisioning.defaultTrustedRoots.isEmpty ? nil : .file(configuration.provisioning.defaultTrustedRoots))
             let events = try await startWebhooks(store: store)
             let edges = self.directory
+            var serviceSettings = configuration.provisioning.serviceSettings
+            serviceSettings.coreID = configuration.nodeID
             let provisioning = ProvisioningService(
                 store: store, es9: operators, es2: operators, links: { terminalID in edges.connection(for: terminalID) == nil ? nil : TerminalEUICCLink(terminalID: terminalID, directory: edges) },
-                settings: configuration.provisioning.serviceSettings, clock: clock, logger: logger, events: events)
+                settings: serviceSettings, clock: clock, logger: logger, events: events)
             try await provisioning.resumeActiveJobs()
             // Campaigns: claims carry this core's node id, so several cores share one campaign.
             let campaigns = CampaignRunner(store: store, provisioning: provisioning, settings: .init(coreID: configuration.nodeID),

@@ -11,6 +11,11 @@ import LPAStore
 ///
 /// After a core start, silence is counted from the start time plus a grace period at the earliest,
 /// so a restart never flips the fleet offline.
+///
+/// Several cores share the store: a terminal's presence is decided by the core that hears it. A miss count
+/// is written only where no core heard the terminal since this one did (``Store/savePresenceMisses(_:changes:)``),
+/// so a core never marks offline a terminal that moved to another core, and a restarted core never marks the
+/// other cores' terminals offline; their entries here are refreshed from the store instead.
 public actor OnlineDictionary {
     public struct Policy: Sendable {
         /// Misses in a row that make a terminal offline.
@@ -109,8 +114,16 @@ public actor OnlineDictionary {
             entries[id] = updated
             records.append(updated.record)
         }
-        if !records.isEmpty { try await store.savePresence(records, changes: changes) }
-        return changes
+        guard !records.isEmpty else { return [] }
+        let written = try await store.savePresenceMisses(records, changes: changes)
+        if written.count < records.count {
+            // Heard by another core since: take the stored record (that core decides from now on).
+            let stored = Dictionary(uniqueKeysWithValues: try await store.allPresence().map { ($0.terminalID, $0) })
+            for record in records where !written.contains(record.terminalID) {
+                if let current = stored[record.terminalID] { entries[record.terminalID]?.record = current }
+            }
+        }
+        return changes.filter { written.contains($0.terminalID) }
     }
 
     public func record(for terminalID: String) -> PresenceRecord? {

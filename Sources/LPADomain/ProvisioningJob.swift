@@ -33,6 +33,10 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
         /// Cancelled by an operator or a campaign.
         case cancelled
 
+        /// States in which the enable may have taken effect on the eUICC: the device's return on the job's
+        /// ICCID confirms the job from any of them.
+        public var mayHaveEnabled: Bool { self == .enabling || self == .awaitingReturn }
+
         /// States in which the job holds the device.
         public var isActive: Bool {
             switch self {
@@ -49,6 +53,10 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
                  (.preparing, .fetchingPackage), (.fetchingPackage, .loading), (.loading, .installed),
                  (.installed, .enabling), (.enabling, .awaitingReturn), (.awaitingReturn, .confirmed),
                  (.awaitingReturn, .returnTimedOut):
+                return true
+            // The device came back on the new profile while the job was (or was paused) in `enabling`: the enable
+            // took effect before its answer reached the core.
+            case (.enabling, .confirmed):
                 return true
             // A restart before the package was loaded starts the download again.
             case (.readingEUICC, .queued), (.authenticating, .queued), (.preparing, .queued), (.fetchingPackage, .queued),
@@ -86,12 +94,23 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
     public var createdAt: Int64
     public var updatedAt: Int64
     public var finishedAt: Int64?
+    /// The node id of the core that claimed the job last; only that core drives it while its claim lasts.
+    public var owner: String?
+    /// When the owner's claim runs out (Unix seconds); nil once released. Another core may claim the job
+    /// after that.
+    public var claimUntil: Int64?
+
+    /// Whether `coreID` may claim the job at `now`: nobody holds it, `coreID` holds it already, or the
+    /// holder's claim ran out.
+    public func isClaimable(by coreID: String, now: Int64) -> Bool {
+        owner == nil || owner == coreID || (claimUntil ?? 0) < now
+    }
 
     public init(
         id: String, terminalID: String, eid: String, smdpAddress: String, profileType: String, matchingID: String?,
         state: State = .queued, attempt: Int = 0, transactionID: String? = nil, iccid: String? = nil,
         previousICCID: String? = nil, roundTrips: Int = 0, errorCode: String? = nil, errorText: String? = nil,
-        createdAt: Int64, updatedAt: Int64, finishedAt: Int64? = nil
+        createdAt: Int64, updatedAt: Int64, finishedAt: Int64? = nil, owner: String? = nil, claimUntil: Int64? = nil
     ) {
         self.id = id
         self.terminalID = terminalID
@@ -110,6 +129,8 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.finishedAt = finishedAt
+        self.owner = owner
+        self.claimUntil = claimUntil
     }
 }
 

@@ -13,7 +13,9 @@ import TerminalProtocol
 /// connected, so every edge picks the same core for the same terminal and a core's loss moves only
 /// its own terminals. Whenever a core connects or reconnects, and whenever one goes away, the live
 /// terminals whose core changed (or whose core came back, possibly restarted) are registered again.
-/// Calls from the cores (APDU batches, settings, disconnects) are served by ``EdgeControlService``.
+/// Calls from the cores (APDU batches, settings, disconnects) are served by ``EdgeControlService``, only
+/// from the core the terminal is registered with (or being registered with): a core the terminal moved away
+/// from is told (`TerminalGone`) and refused, so it stops driving the terminal's eUICC.
 public final class RPCCoreLink: CoreLink {
     private struct Core {
         let address: String
@@ -27,6 +29,8 @@ public final class RPCCoreLink: CoreLink {
     private let logger: Logger
     /// terminal id → index of the core it is registered with.
     private let routes = NIOLockedValueBox([String: Int]())
+    /// terminal id → index of the core a registration is on its way to.
+    private let registering = NIOLockedValueBox([String: Int]())
 
     public init(configuration: EdgeConfiguration, sessions: SessionTable, logger: Logger) throws {
         let link = configuration.core
@@ -37,10 +41,12 @@ public final class RPCCoreLink: CoreLink {
         self.nodeID = configuration.nodeID
         self.callTimeout = .nanoseconds(Int64(link.callTimeoutSeconds * 1e9))
         self.logger = logger
-        var router = RPCRouter()
-        router.register(coreToEdge: EdgeControlService(sessions: sessions))
-        var cores: [Core] = []
         let box = NIOLockedValueBox<RPCCoreLink?>(nil)
+        var router = RPCRouter()
+        router.register(coreToEdge: EdgeControlService(sessions: sessions, admits: { terminalID, connection in
+            box.withLockedValue { $0 }?.admitsCall(for: terminalID, from: connection) ?? true
+        }))
+        var cores: [Core] = []
         for (index, address) in link.addresses.enumerated() {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
                 throw TLSError.invalidConfiguration("core address '\(address)' is not HOST:PORT")
@@ -115,6 +121,17 @@ public final class RPCCoreLink: CoreLink {
 
     private var deadline: RPCDeadline { RPCDeadline(.now() + callTimeout) }
 
+    /// Whether a call about `terminalID` arriving on `connection` comes from the core the terminal is registered
+    /// with (or a registration is on its way to). Calls from elsewhere (a core the terminal moved away from)
+    /// are refused. Calls outside a connection (tests) and about terminals with no route are admitted.
+    func admitsCall(for terminalID: String, from connection: RPCConnection?) -> Bool {
+        guard let connection else { return true }
+        let routed = routes.withLockedValue { $0[terminalID] }
+        let pending = registering.withLockedValue { $0[terminalID] }
+        guard routed != nil || pending != nil else { return true }
+        return [routed, pending].contains { index in index.map { cores[$0].client.currentConnection === connection } ?? false }
+    }
+
     // MARK: CoreLink
 
     public func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision {
@@ -127,11 +144,27 @@ public final class RPCCoreLink: CoreLink {
         request.agent = registration.agent
         request.remoteAddress = registration.remoteAddress
         request.tlsResumed = registration.tlsResumed
+        registering.withLockedValue { $0[registration.terminalID] = index }
+        defer {
+            registering.withLockedValue { pending in
+                if pending[registration.terminalID] == index { pending.removeValue(forKey: registration.terminalID) }
+            }
+        }
         let response = try await EdgeToCoreClient(connection).registerTerminal(request, deadline: deadline)
         guard response.accepted else {
             return .reject(code: ReasonCode(rawValue: response.reasonCode), text: response.reasonText, retryAfterSeconds: response.retryAfterS)
         }
-        routes.withLockedValue { $0[registration.terminalID] = index }
+        let previous = routes.withLockedValue { routes in
+            defer { routes[registration.terminalID] = index }
+            return routes[registration.terminalID]
+        }
+        if let previous, previous != index, let old = liveConnection(previous) {
+            // The core the terminal leaves stops driving it (its calls are refused from now on as well).
+            var gone = CoreRPC_TerminalGoneRequest()
+            gone.terminalID = registration.terminalID
+            gone.reasonCode = ReasonCode.coreUnavailable.rawValue
+            _ = try? await EdgeToCoreClient(old).terminalGone(gone, deadline: deadline)
+        }
         return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields)
     }
 
@@ -217,14 +250,21 @@ public final class RPCCoreLink: CoreLink {
 /// Serves the cores' calls to terminals held by this edge.
 public struct EdgeControlService: CoreToEdgeService {
     let sessions: SessionTable
+    /// Whether a call about a terminal from the core on a connection is admitted (the terminal's own core).
+    let admits: @Sendable (String, RPCConnection?) -> Bool
 
-    public init(sessions: SessionTable) {
+    public init(sessions: SessionTable, admits: @escaping @Sendable (String, RPCConnection?) -> Bool = { _, _ in true }) {
         self.sessions = sessions
+        self.admits = admits
     }
 
     /// The terminal's session. A terminal whose registration is still being answered is waited
-    /// for: the core may act on a registration before this edge has activated the session.
-    private func handle(_ terminalID: String) async throws -> TerminalSessionHandle {
+    /// for: the core may act on a registration before this edge has activated the session. A call from a
+    /// core the terminal is not registered with fails with `failedPrecondition`.
+    private func handle(_ terminalID: String, _ context: RPCCallContext) async throws -> TerminalSessionHandle {
+        guard admits(terminalID, context.connection) else {
+            throw RPCError(.failedPrecondition, "terminal \(terminalID) is registered with another lpa-core")
+        }
         guard let handle = await sessions.session(for: terminalID, waitingUpTo: .seconds(10)) else {
             throw RPCError(.notFound, "terminal \(terminalID) has no session on this edge")
         }
@@ -239,7 +279,7 @@ public struct EdgeControlService: CoreToEdgeService {
         guard request.channel <= 19 else { throw RPCError(.invalidArgument, "channel \(request.channel) is above 19") }
         let batch = ApduBatch(channel: UInt8(request.channel), apdus: request.apdus.map { Array($0) },
                               acceptSW: request.acceptSw.map { UInt16(truncatingIfNeeded: $0) })
-        let result = try await handle(request.terminalID).transmitWithinFrameLimit(batch, timeout: Self.timeout(request.timeoutMs, default: 120))
+        let result = try await handle(request.terminalID, context).transmitWithinFrameLimit(batch, timeout: Self.timeout(request.timeoutMs, default: 120))
         var response = CoreRPC_TransmitApduBatchResponse()
         response.status = result.status.rawValue
         response.responses = result.responses.map { Data($0) }
@@ -248,7 +288,7 @@ public struct EdgeControlService: CoreToEdgeService {
     }
 
     public func openChannel(_ request: CoreRPC_OpenChannelRequest, context: RPCCallContext) async throws -> CoreRPC_OpenChannelResponse {
-        let result = try await handle(request.terminalID).openChannel(aid: Array(request.aid), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
+        let result = try await handle(request.terminalID, context).openChannel(aid: Array(request.aid), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
         var response = CoreRPC_OpenChannelResponse()
         response.channel = UInt32(result.channel)
         response.sw = UInt32(result.statusWord)
@@ -259,14 +299,14 @@ public struct EdgeControlService: CoreToEdgeService {
 
     public func closeChannel(_ request: CoreRPC_CloseChannelRequest, context: RPCCallContext) async throws -> CoreRPC_CloseChannelResponse {
         guard request.channel <= 19 else { throw RPCError(.invalidArgument, "channel \(request.channel) is above 19") }
-        let result = try await handle(request.terminalID).closeChannel(UInt8(request.channel), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
+        let result = try await handle(request.terminalID, context).closeChannel(UInt8(request.channel), timeout: Self.timeout(request.timeoutMs, default: 60)).get()
         var response = CoreRPC_CloseChannelResponse()
         response.sw = UInt32(result.statusWord)
         return response
     }
 
     public func pushSettings(_ request: CoreRPC_PushSettingsRequest, context: RPCCallContext) async throws -> CoreRPC_PushSettingsResponse {
-        try await handle(request.terminalID).push(settings: request.settings.terminalSettings).get()
+        try await handle(request.terminalID, context).push(settings: request.settings.terminalSettings).get()
         return CoreRPC_PushSettingsResponse()
     }
 

@@ -265,6 +265,11 @@ public enum Migrations {
             "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
             "CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (claim_token)",
         ]),
+        // Job claims: one core drives a job at a time (owner and claim expiry, compared on every save).
+        Migration(version: 6, statements: [
+            "ALTER TABLE provisioning_jobs ADD COLUMN owner TEXT",
+            "ALTER TABLE provisioning_jobs ADD COLUMN claim_until INTEGER",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -512,6 +517,11 @@ public enum Migrations {
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at, id)",
             "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id)",
             "CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (claim_token)",
+        ]),
+        // Job claims: one core drives a job at a time (owner and claim expiry, compared on every save).
+        Migration(version: 6, statements: [
+            "ALTER TABLE provisioning_jobs ADD COLUMN owner TEXT",
+            "ALTER TABLE provisioning_jobs ADD COLUMN claim_until BIGINT",
         ]),
     ]
 

@@ -156,6 +156,37 @@ public class SQLStore: Store, @unchecked Sendable {
         try await savePresence(records, changes: changes, StoreInput(operation: "savePresence"))
     }
 
+    public func savePresenceMisses(_ records: [PresenceRecord], changes: [PresenceChange]) async throws -> Set<String> {
+        let input = StoreInput(operation: "savePresenceMisses")
+        let sorted = records.sorted { $0.terminalID < $1.terminalID }
+        var byTerminal: [String: PresenceChange] = [:]
+        for change in changes { byTerminal[change.terminalID] = change }
+        var statements: [SQLStatement] = []
+        var updates: [Int] = []
+        for record in sorted {
+            _ = try PresenceTable.values(record, input)
+            updates.append(statements.count)
+            statements.append(SQLStatement("""
+                UPDATE presence SET state = $2, consecutive_misses = $3
+                WHERE terminal_id = $1 AND state = 'online' AND last_seen <= $4 RETURNING terminal_id
+                """, [.text(record.terminalID), .text(record.state.rawValue), .int(record.consecutiveMisses), .integer(record.lastSeen)]))
+            guard let change = byTerminal[record.terminalID], record.state == .offline else { continue }
+            let values = try PresenceChangeTable.values(change, input)
+            // Recorded only when this transaction made the row offline: the row is offline as written here and no
+            // offline change was recorded since the terminal was last heard.
+            statements.append(SQLStatement("""
+                INSERT INTO presence_changes (\(PresenceChangeTable.columns.joined(separator: ", ")))
+                SELECT $1, $2, $3, $4, $5 WHERE EXISTS (
+                    SELECT 1 FROM presence WHERE terminal_id = $1 AND state = 'offline' AND consecutive_misses = $6 AND last_seen <= $7
+                ) AND NOT EXISTS (
+                    SELECT 1 FROM presence_changes WHERE terminal_id = $1 AND to_state = 'offline' AND occurred_at >= $7
+                )
+                """, values + [.int(record.consecutiveMisses), .integer(record.lastSeen)]))
+        }
+        let counts = try await write(input, statements)
+        return Set(zip(sorted, updates).filter { counts[$0.1] > 0 }.map(\.0.terminalID))
+    }
+
     public func presence(terminalID: String) async throws -> PresenceRecord? {
         let input = StoreInput(operation: "presence")
         try input.key(terminalID, "terminal id")
@@ -179,18 +210,61 @@ public class SQLStore: Store, @unchecked Sendable {
         return inserted[0] > 0
     }
 
-    public func saveJob(_ job: ProvisioningJob) async throws {
+    public func saveJob(_ job: ProvisioningJob, from expected: ProvisioningJob.State) async throws {
         let input = StoreInput(operation: "saveJob")
-        let values = try ProvisioningJobTable.values(job, input)
-        let allowedFrom = ProvisioningJob.State.allCases.filter { $0 == job.state || $0.canMove(to: job.state) }
-        let assignments = ProvisioningJobTable.columns.enumerated().dropFirst().map { "\($0.element) = $\($0.offset + 1)" }
-        let placeholders = allowedFrom.indices.map { "$\(values.count + 1 + $0)" }.joined(separator: ", ")
-        let updated = try await write(input, [SQLStatement(
-            "UPDATE provisioning_jobs SET \(assignments.joined(separator: ", ")) WHERE id = $1 AND state IN (\(placeholders)) RETURNING id",
-            values + allowedFrom.map { .text($0.rawValue) })])
-        if updated[0] == 0 {
-            throw input.invalid("job '\(job.id)' is unknown or its stored state does not allow a move to \(job.state.rawValue)")
+        guard expected == job.state || expected.canMove(to: job.state) else {
+            throw input.invalid("job '\(job.id)' cannot move from \(expected.rawValue) to \(job.state.rawValue)")
         }
+        // The claim columns (the table's last two) belong to claimJob/renewJobClaim/releaseJobClaim; a finished
+        // job holds no claim.
+        let claimColumns = ["owner", "claim_until"]
+        precondition(Array(ProvisioningJobTable.columns.suffix(2)) == claimColumns)
+        let values = Array(try ProvisioningJobTable.values(job, input).dropLast(2))
+        var assignments = ProvisioningJobTable.columns.prefix(values.count).enumerated().dropFirst()
+            .map { "\($0.element) = $\($0.offset + 1)" }
+        if !job.state.isActive { assignments.append("claim_until = NULL") }
+        let updated = try await write(input, [SQLStatement(
+            """
+            UPDATE provisioning_jobs SET \(assignments.joined(separator: ", "))
+            WHERE id = $1 AND state = $\(values.count + 1) AND COALESCE(owner, '') = $\(values.count + 2) RETURNING id
+            """,
+            values + [.text(expected.rawValue), .text(job.owner ?? "")])])
+        if updated[0] == 0 {
+            throw StoreError(.conflict, operation: input.operation, detail: """
+                job '\(job.id)' is unknown or no longer in \(expected.rawValue) held by \(job.owner ?? "no core") \
+                (another core changed it first); not moved to \(job.state.rawValue)
+                """)
+        }
+    }
+
+    public func claimJob(id: String, coreID: String, now: Int64, until: Int64) async throws -> ProvisioningJob? {
+        let input = StoreInput(operation: "claimJob")
+        try input.key(id, "job id")
+        try input.key(coreID, "core id")
+        let claimed = try await write(input, [SQLStatement("""
+            UPDATE provisioning_jobs SET owner = $2, claim_until = $4
+            WHERE id = $1 AND active = $5 AND (owner IS NULL OR owner = $2 OR COALESCE(claim_until, 0) < $3) RETURNING id
+            """, [.text(id), .text(coreID), .integer(now), .integer(until), .bool(true)])])
+        guard claimed[0] > 0 else { return nil }
+        return try await job(id: id)
+    }
+
+    public func renewJobClaim(id: String, coreID: String, until: Int64) async throws -> Bool {
+        let input = StoreInput(operation: "renewJobClaim")
+        try input.key(id, "job id")
+        try input.key(coreID, "core id")
+        let renewed = try await write(input, [SQLStatement(
+            "UPDATE provisioning_jobs SET claim_until = $3 WHERE id = $1 AND owner = $2 AND active = $4 RETURNING id",
+            [.text(id), .text(coreID), .integer(until), .bool(true)])])
+        return renewed[0] > 0
+    }
+
+    public func releaseJobClaim(id: String, coreID: String) async throws {
+        let input = StoreInput(operation: "releaseJobClaim")
+        try input.key(id, "job id")
+        try input.key(coreID, "core id")
+        try await write(input, [SQLStatement(
+            "UPDATE provisioning_jobs SET claim_until = NULL WHERE id = $1 AND owner = $2 RETURNING id", [.text(id), .text(coreID)])])
     }
 
     public func job(id: String) async throws -> ProvisioningJob? {

@@ -51,6 +51,11 @@ public protocol Store: Sendable {
     /// Writes the presence record and, when given, the change that led to it, in one transaction.
     func savePresence(_ record: PresenceRecord, change: PresenceChange?) async throws
     func savePresence(_ records: [PresenceRecord], changes: [PresenceChange]) async throws
+    /// Writes what a miss count found (claim 5), each record only where no core heard the terminal since:
+    /// the stored record is still online and its `lastSeen` is not newer than the record's. A change is recorded,
+    /// in the same transaction, only for a terminal this write moved offline (once, however many cores count).
+    /// Returns the terminal ids written; the others were heard by another core (the terminal moved there).
+    func savePresenceMisses(_ records: [PresenceRecord], changes: [PresenceChange]) async throws -> Set<String>
     func presence(terminalID: String) async throws -> PresenceRecord?
     func allPresence() async throws -> [PresenceRecord]
     /// Newest first.
@@ -60,9 +65,22 @@ public protocol Store: Sendable {
 
     /// Stores a new job. Returns `false` (and stores nothing) when the terminal already has an active job.
     func createJob(_ job: ProvisioningJob) async throws -> Bool
-    /// Saves a job's new state. Throws ``StoreError/Kind/invalidInput`` when the job is unknown or
-    /// when the stored state does not allow the move (another core changed it first).
-    func saveJob(_ job: ProvisioningJob) async throws
+    /// Saves a job's new state, compare-and-set: only when the stored job is still in `expected` and held by
+    /// `job.owner` (the state and owner the caller read). A save that keeps the state (`expected == job.state`)
+    /// records progress, not a transition. A job that leaves the active states releases its claim.
+    /// Throws ``StoreError/Kind/conflict`` when the stored state or owner differs (another core changed the
+    /// job first: the caller stops driving it) and ``StoreError/Kind/invalidInput`` when the state machine
+    /// does not allow the move from `expected`. Never touches `owner` or `claimUntil`.
+    func saveJob(_ job: ProvisioningJob, from expected: ProvisioningJob.State) async throws
+    /// Claims the active job `id` for `coreID` until `until` when nobody holds it, `coreID` holds it already or
+    /// the holder's claim ran out before `now` (see ``ProvisioningJob/isClaimable(by:now:)``). Returns the job
+    /// as stored with the claim, or nil (another core holds it, or it is unknown or finished). Concurrent
+    /// claims never both succeed while a claim lasts.
+    func claimJob(id: String, coreID: String, now: Int64, until: Int64) async throws -> ProvisioningJob?
+    /// Extends the claim `coreID` holds on an active job; false when it no longer holds it.
+    func renewJobClaim(id: String, coreID: String, until: Int64) async throws -> Bool
+    /// Ends the claim `coreID` holds (the owner stays recorded); any core may claim the job at once.
+    func releaseJobClaim(id: String, coreID: String) async throws
     func job(id: String) async throws -> ProvisioningJob?
     /// The terminal's jobs, newest first.
     func jobs(terminalID: String, limit: Int) async throws -> [ProvisioningJob]
@@ -174,6 +192,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case query = "STORE_QUERY"
         case corrupt = "STORE_CORRUPT_ROW"
         case invalidInput = "STORE_INVALID_INPUT"
+        /// A compare-and-set write found the row changed by someone else (another core).
+        case conflict = "STORE_CONFLICT"
     }
 
     public var kind: Kind

@@ -236,7 +236,7 @@ enum ProvisioningJobTable: StoreTable {
     static let name = "provisioning_jobs"
     static let columns = ["id", "terminal_id", "eid", "smdp_address", "profile_type", "matching_id", "state", "attempt",
                           "transaction_id", "iccid", "previous_iccid", "round_trips", "error_code", "error_text",
-                          "created_at", "updated_at", "finished_at", "active"]
+                          "created_at", "updated_at", "finished_at", "active", "owner", "claim_until"]
 
     static func values(_ job: ProvisioningJob, _ input: StoreInput) throws -> [SQLValue] {
         try input.key(job.id, "job id")
@@ -250,12 +250,14 @@ enum ProvisioningJobTable: StoreTable {
         }
         try input.nonNegative(job.attempt, "attempt of job \(job.id)")
         try input.nonNegative(job.roundTrips, "round trips of job \(job.id)")
+        try input.optionalText(job.owner, "owner of job \(job.id)")
         return [
             .text(job.id), .text(job.terminalID), .text(job.eid), .text(job.smdpAddress), .text(job.profileType),
             .optionalText(job.matchingID), .text(job.state.rawValue), .int(job.attempt), .optionalText(job.transactionID),
             .optionalText(job.iccid), .optionalText(job.previousICCID), .int(job.roundTrips), .optionalText(job.errorCode),
             .optionalText(job.errorText), .integer(job.createdAt), .integer(job.updatedAt),
             job.finishedAt.map(SQLValue.integer) ?? .null, .bool(job.state.isActive),
+            .optionalText(job.owner), job.claimUntil.map(SQLValue.integer) ?? .null,
         ]
     }
 
@@ -269,7 +271,8 @@ enum ProvisioningJobTable: StoreTable {
             previousICCID: try row.optionalText(10, "previous_iccid"), roundTrips: try row.int(11, "round_trips"),
             errorCode: try row.optionalText(12, "error_code"), errorText: try row.optionalText(13, "error_text"),
             createdAt: try row.integer(14, "created_at"), updatedAt: try row.integer(15, "updated_at"),
-            finishedAt: try row.optionalInteger(16, "finished_at"))
+            finishedAt: try row.optionalInteger(16, "finished_at"),
+            owner: try row.optionalText(18, "owner"), claimUntil: try row.optionalInteger(19, "claim_until"))
     }
 }
 

@@ -150,6 +150,37 @@ final class OnlineDictionaryTests: XCTestCase {
         XCTAssertEqual(history[1].reason, "missed 3 heartbeats of 60s")
     }
 
+    func testATerminalThatMovedToAnotherCoreIsNotMarkedOfflineByTheCoreItLeft() async throws {
+        let store = try StoreFactory.open(url: "sqlite::memory:")
+        try await store.migrate()
+        let clock = ManualClock()
+        let left = makeDictionary(store: store, clock: clock)
+        let now = makeDictionary(store: store, clock: clock)
+        try await left.load()
+        try await now.load()
+        try await left.heard([("t1", clock.now, 60, "registered")])
+        // The terminal moves to the other core, which hears its heartbeats from then on.
+        for _ in 0..<6 {
+            clock.advance(60)
+            try await now.heard([("t1", clock.now, 60, "heartbeat")])
+            let changes = try await left.sweep()
+            XCTAssertEqual(changes, [])
+        }
+        let stored = try await store.presence(terminalID: "t1")
+        XCTAssertEqual(stored?.state, .online)
+        XCTAssertEqual(stored?.lastSeen, clock.now)
+        let history = try await store.presenceChanges(terminalID: "t1", limit: 10)
+        XCTAssertFalse(history.contains { $0.to == .offline }, "\(history)")
+        // Silent for real: it goes offline once.
+        clock.advance(10 * 60)
+        let fromLeft = try await left.sweep()
+        let fromNow = try await now.sweep()
+        XCTAssertEqual(fromLeft.count + fromNow.count, 1)
+        let after = try await store.presenceChanges(terminalID: "t1", limit: 10)
+        XCTAssertEqual(after.filter { $0.to == .offline }.count, 1)
+        XCTAssertEqual(after.first?.to, .offline)
+    }
+
     func testRestartGraceKeepsFleetOnline() async throws {
         let store = try StoreFactory.open(url: "sqlite::memory:")
         try await store.migrate()

@@ -16,6 +16,8 @@ final class SQLiteStoreTests: StoreTestCase {
     func testRegistrationAttemptsNewestFirstWithLimit() async throws { try await behaviour { try await $0.registrationAttemptsNewestFirstWithLimit() } }
     func testHeartbeatWindowsAppendTrimAndHistory() async throws { try await behaviour { try await $0.heartbeatWindowsAppendTrimAndHistory() } }
     func testJobsHaveOneActivePerTerminalAndGuardedMoves() async throws { try await behaviour { try await $0.jobsHaveOneActivePerTerminalAndGuardedMoves() } }
+    func testJobClaimsAndCompareAndSetSavesAdmitOneDriver() async throws { try await behaviour { try await $0.jobClaimsAndCompareAndSetSavesAdmitOneDriver() } }
+    func testPresenceMissesNeverOverrideANewerHearingAndGoOfflineOnce() async throws { try await behaviour { try await $0.presenceMissesNeverOverrideANewerHearingAndGoOfflineOnce() } }
     func testNotificationsAreKeptUntilAcknowledgedAndRemoved() async throws { try await behaviour { try await $0.notificationsAreKeptUntilAcknowledgedAndRemoved() } }
     func testPresenceSavedWithChangesAndListed() async throws { try await behaviour { try await $0.presenceSavedWithChangesAndListed() } }
     func testBadInputIsRefusedWithoutWriting() async throws { try await behaviour { try await $0.badInputIsRefusedWithoutWriting() } }

@@ -258,19 +258,25 @@ struct StoreBehaviours {
         job.attempt = 1
         job.roundTrips = 2
         job.transactionID = "A1B2"
-        try await store.saveJob(job)
+        try await store.saveJob(job, from: .queued)
         var read = try await store.job(id: "job-1")
         XCTAssertEqual(read, job)
-        // A move the stored state does not allow (another core moved it first) is refused.
+        // A move the state machine does not allow is refused as bad input.
+        var skipping = job
+        skipping.state = .awaitingReturn
+        await assertStoreError(.invalidInput) { try await store.saveJob(skipping, from: .readingEUICC) }
+        // A save from a state the job is no longer in (another core moved it first) is a conflict.
         var stale = job
-        stale.state = .awaitingReturn
-        await assertStoreError(.invalidInput) { try await store.saveJob(stale) }
+        stale.state = .queued
+        await assertStoreError(.conflict) { try await store.saveJob(stale, from: .queued) }
         job.state = .failed
         job.finishedAt = 20
         job.errorCode = "es9.failed"
-        try await store.saveJob(job)
+        try await store.saveJob(job, from: .readingEUICC)
         read = try await store.job(id: "job-1")
         XCTAssertEqual(read?.state, .failed)
+        // Failing again from the same read is refused: a terminal transition happens once.
+        await assertStoreError(.conflict) { try await store.saveJob(job, from: .readingEUICC) }
         let active = try await store.activeJobs()
         XCTAssertEqual(active, [])
         let again = try await store.createJob(second)
@@ -279,11 +285,106 @@ struct StoreBehaviours {
         XCTAssertEqual(history.map(\.id), ["job-2", "job-1"])
         let counts = try await store.jobCounts()
         XCTAssertEqual(counts, [.failed: 1, .queued: 1])
-        await assertStoreError(.invalidInput) {
+        await assertStoreError(.conflict) {
             var unknown = job
             unknown.id = "job-unknown"
-            try await store.saveJob(unknown)
+            try await store.saveJob(unknown, from: .failed)
         }
+    }
+
+    /// Two cores and one job: the claim admits one driver at a time, and a runner whose read went stale
+    /// (the claim ran out and the other core took the job) is stopped at its first save.
+    func jobClaimsAndCompareAndSetSavesAdmitOneDriver() async throws {
+        let store = try await migratedStore()
+        let job = ProvisioningJob(id: "job-c", terminalID: "T-9", eid: "89049032000000000000000000000012", smdpAddress: "smdp.test",
+                                  profileType: "iot", matchingID: "M-9", createdAt: 100, updatedAt: 100)
+        let created = try await store.createJob(job)
+        XCTAssertTrue(created)
+        guard var atA = try await store.claimJob(id: "job-c", coreID: "core-a", now: 100, until: 130) else {
+            return XCTFail("an unclaimed job is claimable")
+        }
+        XCTAssertEqual(atA.owner, "core-a")
+        XCTAssertEqual(atA.claimUntil, 130)
+        let whileHeld = try await store.claimJob(id: "job-c", coreID: "core-b", now: 120, until: 150)
+        XCTAssertNil(whileHeld, "a live claim keeps other cores out")
+        let renewed = try await store.renewJobClaim(id: "job-c", coreID: "core-a", until: 140)
+        XCTAssertTrue(renewed)
+        let stillHeld = try await store.claimJob(id: "job-c", coreID: "core-b", now: 135, until: 165)
+        XCTAssertNil(stillHeld, "a renewed claim lasts")
+        atA.state = .readingEUICC
+        try await store.saveJob(atA, from: .queued)
+        // A's claim runs out; B takes the job over from where it was saved.
+        guard var atB = try await store.claimJob(id: "job-c", coreID: "core-b", now: 141, until: 171) else {
+            return XCTFail("an expired claim is claimable")
+        }
+        XCTAssertEqual(atB.owner, "core-b")
+        XCTAssertEqual(atB.state, .readingEUICC)
+        let renewedByA = try await store.renewJobClaim(id: "job-c", coreID: "core-a", until: 200)
+        XCTAssertFalse(renewedByA, "a core that lost the claim cannot renew it")
+        // Both runners read readingEUICC; A's next save is refused (the owner it read is no longer the owner).
+        atA.state = .authenticating
+        await assertStoreError(.conflict) { try await store.saveJob(atA, from: .readingEUICC) }
+        atB.state = .authenticating
+        atB.transactionID = "BB"
+        try await store.saveJob(atB, from: .readingEUICC)
+        // Even a save that keeps the state is refused to the old owner.
+        await assertStoreError(.conflict) { try await store.saveJob(atA, from: .authenticating) }
+        let stored = try await store.job(id: "job-c")
+        XCTAssertEqual(stored?.transactionID, "BB")
+        XCTAssertEqual(stored?.owner, "core-b")
+        // Concurrent terminal moves from the same read: exactly one lands.
+        var timedOut = atB
+        timedOut.state = .failed
+        var alsoFailed = atB
+        alsoFailed.state = .cancelled
+        @Sendable func lands(_ job: ProvisioningJob) async -> Bool {
+            do { try await store.saveJob(job, from: .authenticating); return true } catch { return false }
+        }
+        async let first = lands(timedOut)
+        async let other = lands(alsoFailed)
+        let landed = [await first, await other].filter { $0 }.count
+        XCTAssertEqual(landed, 1)
+        let finished = try await store.job(id: "job-c")
+        XCTAssertNil(finished?.claimUntil, "a finished job holds no claim")
+        let claimFinished = try await store.claimJob(id: "job-c", coreID: "core-a", now: 500, until: 530)
+        XCTAssertNil(claimFinished, "finished jobs are not claimed")
+        // Release: any core may claim at once.
+        let next = ProvisioningJob(id: "job-d", terminalID: "T-9", eid: job.eid, smdpAddress: "smdp.test", profileType: "iot",
+                                   matchingID: nil, createdAt: 600, updatedAt: 600)
+        _ = try await store.createJob(next)
+        _ = try await store.claimJob(id: "job-d", coreID: "core-a", now: 600, until: 630)
+        try await store.releaseJobClaim(id: "job-d", coreID: "core-a")
+        let taken = try await store.claimJob(id: "job-d", coreID: "core-b", now: 601, until: 631)
+        XCTAssertEqual(taken?.owner, "core-b")
+    }
+
+    /// A miss count lands only where no core heard the terminal since; the offline change is recorded once.
+    func presenceMissesNeverOverrideANewerHearingAndGoOfflineOnce() async throws {
+        let store = try await migratedStore()
+        try await store.savePresence(Sample.presence("T-1", lastSeen: 100), change: Sample.change("T-1", at: 100))
+        // The terminal moved: core B heard it at 200. Core A, which last heard it at 100, counts misses.
+        try await store.savePresence(Sample.presence("T-1", lastSeen: 200), change: nil)
+        var written = try await store.savePresenceMisses([Sample.presence("T-1", .offline, lastSeen: 100, misses: 3)],
+                                                         changes: [Sample.change("T-1", at: 400, from: .online, to: .offline, reason: "missed")])
+        XCTAssertEqual(written, [])
+        var stored = try await store.presence(terminalID: "T-1")
+        XCTAssertEqual(stored, Sample.presence("T-1", lastSeen: 200))
+        var history = try await store.presenceChanges(terminalID: "T-1", limit: 10)
+        XCTAssertEqual(history.map(\.to), [.online])
+        // A miss count below the limit from a stale core does not touch the row either.
+        written = try await store.savePresenceMisses([Sample.presence("T-1", lastSeen: 100, misses: 1)], changes: [])
+        XCTAssertEqual(written, [])
+        // Silent for real: two cores that both last heard it at 200 count it out at once; one change.
+        let offline = Sample.presence("T-1", .offline, lastSeen: 200, misses: 3)
+        let change = Sample.change("T-1", at: 500, from: .online, to: .offline, reason: "missed")
+        async let a = store.savePresenceMisses([offline], changes: [change])
+        async let b = store.savePresenceMisses([offline], changes: [change])
+        let both = try await [a, b]
+        XCTAssertEqual(both.filter { $0 == ["T-1"] }.count, 1, "\(both)")
+        stored = try await store.presence(terminalID: "T-1")
+        XCTAssertEqual(stored?.state, .offline)
+        history = try await store.presenceChanges(terminalID: "T-1", limit: 10)
+        XCTAssertEqual(history.map(\.to), [.offline, .online])
     }
 
     func notificationsAreKeptUntilAcknowledgedAndRemoved() async throws {

@@ -75,16 +75,38 @@ public struct DownloadRunner: Sendable {
     /// Never throws: failures end in `failed` with the error recorded (store failures leave the job where it
     /// was saved last, to be resumed).
     public func run(_ job: ProvisioningJob, device: Device, link: any EUICCLink) async -> ProvisioningJob {
+        await drive(job, device: device, link: link).job
+    }
+
+    /// How a run ended.
+    public struct Outcome: Sendable {
+        /// The job as this run last saved it.
+        public var job: ProvisioningJob
+        /// A save found the stored job changed by someone else (another core claimed it, or the device's return
+        /// confirmed it): the run stopped there and no longer drives the job. Not a failure.
+        public var stoppedByConflict: Bool
+    }
+
+    /// ``run(_:device:link:)``, telling a run that stopped because the job changed underneath it (compare-and-set
+    /// save refused, ``StoreError/Kind/conflict``) from one that ended on its own.
+    public func drive(_ job: ProvisioningJob, device: Device, link: any EUICCLink) async -> Outcome {
         var session = Session(job: job, device: device, link: link, runner: self)
         do {
             try await session.run()
         } catch let error as ProvisioningError {
             await session.fail(error)
+        } catch let error as StoreError where error.kind == .conflict {
+            session.stoppedByConflict = true
         } catch {
             logger.error("provisioning job not saved; it resumes from its last saved step",
                          metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
-        return session.job
+        if session.stoppedByConflict {
+            session.logger.notice("the job changed in the store (another core took it over); this run stops",
+                                  metadata: ["state": "\(session.job.state.rawValue)"])
+            if let channel = session.channel { try? await link.closeChannel(channel) }
+        }
+        return Outcome(job: session.job, stoppedByConflict: session.stoppedByConflict)
     }
 }
 
@@ -104,6 +126,8 @@ struct Session {
     var prepareDownloadResponse: [UInt8] = []
     var package: BoundProfilePackage?
     var installNotification: ProfileInstallationResult?
+    /// A compare-and-set save was refused: another core (or the device's return) changed the job.
+    var stoppedByConflict = false
 
     init(job: ProvisioningJob, device: DownloadRunner.Device, link: any EUICCLink, runner: DownloadRunner) {
         self.job = job
@@ -188,8 +212,14 @@ struct Session {
             job.attempt += 1
             try await move(to: .readingEUICC)
         }
-        if let iccid = job.iccid, profiles.contains(where: { $0.iccid == iccid }) {
-            logger.notice("the profile is already on the eUICC; skipping the download", metadata: ["iccid": "\(iccid)"])
+        // A profile of this requirement already on the eUICC (this job's, or one an earlier job of the same
+        // SM-DP+ and profile type installed before it failed or timed out) is enabled, never downloaded again.
+        let earlier = Set(try await runner.store.jobs(terminalID: job.terminalID, limit: 50).compactMap { other -> String? in
+            other.id != job.id && other.smdpAddress == job.smdpAddress && other.profileType == job.profileType ? other.iccid : nil
+        })
+        if let held = profiles.first(where: { $0.iccid == job.iccid }) ?? profiles.first(where: { earlier.contains($0.iccid) }) {
+            logger.notice("a profile of the requirement is already on the eUICC; skipping the download", metadata: ["iccid": "\(held.iccid)"])
+            job.iccid = held.iccid
             try await move(to: .installed)
             try await notifyAndEnable()
             return
@@ -420,6 +450,13 @@ struct Session {
     // MARK: Failure
 
     mutating func fail(_ error: ProvisioningError) async {
+        // A run that lost the job must not cancel the session the job's new driver is using.
+        if let stored = try? await runner.store.job(id: job.id), stored.state != job.state || stored.owner != job.owner {
+            stoppedByConflict = true
+            logger.notice("step failed after the job changed in the store; leaving it to its new driver",
+                          metadata: ["step": "\(error.step)", "code": "\(error.code)", "stored_state": "\(stored.state.rawValue)"])
+            return
+        }
         logger.warning("provisioning step failed", metadata: ["step": "\(error.step)", "code": "\(error.code)", "error": "\(error.text)"])
         if let transactionID = job.transactionID.flatMap(Hex.bytes), let channel,
            [.authenticating, .preparing, .fetchingPackage, .loading].contains(job.state), error.code != "euicc.install_failed" {
@@ -435,12 +472,22 @@ struct Session {
             // Reachability, not protocol: keep the saved step; the next run resumes from it.
             logger.notice("job paused until its device or SM-DP+ is reachable", metadata: ["state": "\(job.state.rawValue)"])
             job.updatedAt = runner.clock()
-            try? await runner.store.saveJob(job)
-            if let channel { try? await link.closeChannel(channel) }
+            do {
+                try await runner.store.saveJob(job, from: job.state)
+            } catch let error as StoreError where error.kind == .conflict {
+                stoppedByConflict = true
+            } catch {
+                logger.error("paused job not saved; it resumes from its last saved step", metadata: ["error": "\(error)"])
+            }
+            if let channel, !stoppedByConflict { try? await link.closeChannel(channel) }
             return
         }
         do {
             try await move(to: .failed)
+        } catch let error as StoreError where error.kind == .conflict {
+            // Not a failure of this job: another core drives it now.
+            stoppedByConflict = true
+            return
         } catch {
             logger.error("failed job not saved; it resumes from its last saved step", metadata: ["error": "\(error)"])
         }
@@ -565,7 +612,13 @@ struct Session {
             job.errorCode = nil
             job.errorText = nil
         }
-        try await runner.store.saveJob(job, from: previous, reporting: runner.events)
+        do {
+            try await runner.store.saveJob(job, from: previous, reporting: runner.events)
+        } catch {
+            // Not saved: the job is where the store has it, not where this run wanted it.
+            job.state = previous
+            throw error
+        }
     }
 }
 

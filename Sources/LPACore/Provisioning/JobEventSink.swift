@@ -21,9 +21,10 @@ extension Store {
         return created
     }
 
-    /// ``Store/saveJob(_:)``, then tells `sink` when the state moved away from `from`.
+    /// ``Store/saveJob(_:from:)`` (compare-and-set on `from` and the job's owner), then tells `sink` when the
+    /// state moved away from `from`: a refused save reports nothing, so no transition is told twice.
     func saveJob(_ job: ProvisioningJob, from: ProvisioningJob.State, reporting sink: (any JobEventSink)?) async throws {
-        try await saveJob(job)
+        try await saveJob(job, from: from)
         if from != job.state { await sink?.jobChanged(job, from: from) }
     }
 }

@@ -9,6 +9,13 @@ import Metrics
 /// core left active, confirms jobs when the device returns on the new profile, flags devices that never come
 /// back, and delivers stored eUICC notifications until the SM-DP+ acknowledges them.
 ///
+/// One owner per job: a job runs only on the core that holds its claim in the store (``Settings/coreID``,
+/// renewed while it runs, released when the run ends), and only on the core that holds the device's terminal.
+/// Every save is compare-and-set on the state and owner the runner read, so a core that lost the job (the
+/// terminal moved, its claim ran out and another core took it) stops at its next save. Each tick this core
+/// adopts the claimable active jobs of the terminals it holds (taken over from a stopped core, created by a
+/// campaign on another core), and applies the return timeout only to jobs it claims.
+///
 /// An actor: every method may be called from any task. Jobs run in child tasks; their durable state is the
 /// store's, so this actor keeps only the queue and what is running.
 public actor ProvisioningService {
@@ -26,10 +33,16 @@ public actor ProvisioningService {
         /// Seconds before a job waiting for an unreachable device is tried again.
         public var unreachableRetrySeconds: Int64
         public var runner: DownloadRunner.Settings
+        /// This core's node id: the owner recorded in the claims it takes.
+        public var coreID: String
+        /// How long a claim lasts without renewal; a running job renews it every third of that.
+        public var claimSeconds: Int64
 
         public init(maximumConcurrentJobs: Int = 64, maximumConcurrentJobsPerSMDP: Int = 32, returnTimeoutSeconds: Int64 = 600,
                     maximumAttempts: Int = 3, retryDelaySeconds: Int64 = 60, unreachableRetrySeconds: Int64 = 5,
-                    runner: DownloadRunner.Settings = .init()) {
+                    runner: DownloadRunner.Settings = .init(), coreID: String = "core", claimSeconds: Int64 = 30) {
+            self.coreID = coreID
+            self.claimSeconds = claimSeconds
             self.maximumConcurrentJobs = maximumConcurrentJobs
             self.maximumConcurrentJobsPerSMDP = maximumConcurrentJobsPerSMDP
             self.returnTimeoutSeconds = returnTimeoutSeconds
@@ -83,10 +96,13 @@ public actor ProvisioningService {
 
     // MARK: Events
 
-    /// Resumes the jobs left active in the store (a core restart): each is queued and runs when its device is
-    /// reachable.
+    /// Resumes the jobs left active in the store that this core may drive (a core restart): those it owned and
+    /// those whose claim ran out; each is queued and runs when its device is reachable through this core. Jobs
+    /// another core holds are left to it.
     public func resumeActiveJobs() async throws {
-        for job in try await store.activeJobs() where running[job.id] == nil && !queue.contains(where: { $0.jobID == job.id }) {
+        let now = clock()
+        for job in try await store.activeJobs() where job.state != .awaitingReturn && job.isClaimable(by: settings.coreID, now: now)
+            && running[job.id] == nil && !queue.contains(where: { $0.jobID == job.id }) {
             queue.append(Queued(jobID: job.id, notBefore: 0))
             logger.info("resuming job", metadata: ["job": "\(job.id)", "state": "\(job.state.rawValue)", "terminal": "\(job.terminalID)"])
         }
@@ -104,21 +120,15 @@ public actor ProvisioningService {
         let history = try await store.jobs(terminalID: record.terminalID, limit: 50)
         let now = clock()
 
-        if var active = history.first(where: { $0.state.isActive }) {
-            if [.awaitingReturn, .enabling].contains(active.state), let iccid = active.iccid, iccid == device.iccid,
-               running[active.id] == nil {
-                let previous = active.state
-                if active.state == .enabling { active.state = .awaitingReturn }
-                active.state = .confirmed
-                active.updatedAt = now
-                active.finishedAt = now
-                try await store.saveJob(active, from: previous, reporting: events)
-                outcomes.confirmed.increment()
-                roundTrips.record(active.roundTrips)
-                logger.notice("device returned on the new profile; job confirmed", metadata: [
-                    "job": "\(active.id)", "terminal": "\(record.terminalID)", "iccid": "\(iccid)", "round_trips": "\(active.roundTrips)",
-                ])
-                sweepNotifications(terminalID: record.terminalID, eid: eid)
+        if let active = history.first(where: { $0.state.isActive }) {
+            if active.state.mayHaveEnabled, let iccid = active.iccid, iccid == device.iccid {
+                // Back on the new profile: confirmed by whichever core claims the job (a run still waiting here for
+                // the enable's answer stops at its next save).
+                if let claimed = try await store.claimJob(id: active.id, coreID: settings.coreID, now: now, until: now + settings.claimSeconds) {
+                    return try await confirm(claimed) ?? claimed
+                }
+                // Another core holds the job: it is taken over (and confirmed) once that claim ends.
+                enqueue(active.id, notBefore: 0)
                 return active
             }
             // A job waiting for the device's return has nothing to run; any other active one resumes.
@@ -135,6 +145,16 @@ public actor ProvisioningService {
             $0.smdpAddress == requirement.smdpAddress && $0.profileType == requirement.profileType && $0.matchingID == requirement.matchingID
         }
         if same.contains(where: { $0.state == .confirmed }) { return nil }
+        // The device runs a profile an earlier download of this requirement installed (that job failed or timed
+        // out before the device came back on it): the eUICC holds the profile already.
+        if let current = device.iccid, history.contains(where: {
+            $0.iccid == current && $0.smdpAddress == requirement.smdpAddress && $0.profileType == requirement.profileType
+        }) {
+            logger.notice("device runs a profile of its requirement already; no download", metadata: [
+                "terminal": "\(record.terminalID)", "iccid": "\(current)",
+            ])
+            return nil
+        }
         let failures = same.filter { $0.state == .failed || $0.state == .returnTimedOut }
         if failures.count >= settings.maximumAttempts { return nil }
         if let last = failures.first?.finishedAt, now - last < settings.retryDelaySeconds { return nil }
@@ -194,7 +214,7 @@ public actor ProvisioningService {
             guard let es2 else { throw OperatorDirectoryError.unknownSMDP(requirement.smdpAddress) }
             job.matchingID = try await es2.orderProfile(smdpAddress: requirement.smdpAddress, eid: job.eid, profileType: requirement.profileType)
             job.updatedAt = clock()
-            try await store.saveJob(job)
+            try await store.saveJob(job, from: job.state)
             logger.info("profile ordered with ES2+", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
             return true
         } catch {
@@ -217,21 +237,71 @@ public actor ProvisioningService {
         pump()
         let now = clock()
         do {
-            for var job in try await store.activeJobs() where job.state == .awaitingReturn && running[job.id] == nil {
-                guard now - job.updatedAt >= settings.returnTimeoutSeconds else { continue }
-                job.state = .returnTimedOut
-                job.updatedAt = now
-                job.finishedAt = now
-                job.errorCode = "provisioning.return_timeout"
-                job.errorText = "the device did not come back on ICCID \(job.iccid ?? "-") within \(settings.returnTimeoutSeconds) s"
-                try await store.saveJob(job, from: .awaitingReturn, reporting: events)
-                outcomes.failed.increment()
-                logger.warning("device never returned on the new profile", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
+            for job in try await store.activeJobs() where running[job.id] == nil && job.isClaimable(by: settings.coreID, now: now) {
+                if job.state == .awaitingReturn {
+                    if now - job.updatedAt >= settings.returnTimeoutSeconds { try await timeOut(job, now: now) }
+                } else if !queue.contains(where: { $0.jobID == job.id }), links(job.terminalID) != nil {
+                    // Adopted: this core holds the terminal and nobody drives the job (its core stopped, the
+                    // terminal moved here, or a campaign on another core created it).
+                    if devices[job.terminalID] == nil, let record = try await store.device(terminalID: job.terminalID) {
+                        devices[job.terminalID] = DownloadRunner.Device(terminalID: job.terminalID, eid: job.eid, imei: record.fields["imei"],
+                                                                        iccid: record.fields["iccid"])
+                    }
+                    enqueue(job.id, notBefore: 0)
+                }
             }
             try await deliverDueNotifications(now: now)
         } catch {
             logger.error("provisioning tick failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The return timeout, applied once: by the core that claims the job, saved compare-and-set. A device whose
+    /// stored registration already shows the job's ICCID is confirmed instead.
+    private func timeOut(_ job: ProvisioningJob, now: Int64) async throws {
+        guard var claimed = try await store.claimJob(id: job.id, coreID: settings.coreID, now: now, until: now + settings.claimSeconds),
+              claimed.state == .awaitingReturn else { return }
+        if let iccid = claimed.iccid, try await store.device(terminalID: claimed.terminalID)?.fields["iccid"] == iccid {
+            _ = try await confirm(claimed)
+            return
+        }
+        claimed.state = .returnTimedOut
+        claimed.updatedAt = now
+        claimed.finishedAt = now
+        claimed.errorCode = "provisioning.return_timeout"
+        claimed.errorText = "the device did not come back on ICCID \(claimed.iccid ?? "-") within \(settings.returnTimeoutSeconds) s"
+        do {
+            try await store.saveJob(claimed, from: .awaitingReturn, reporting: events)
+        } catch let error as StoreError where error.kind == .conflict {
+            logger.info("return timeout not applied: the job changed meanwhile", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            return
+        }
+        outcomes.failed.increment()
+        logger.warning("device never returned on the new profile", metadata: ["job": "\(job.id)", "terminal": "\(job.terminalID)"])
+    }
+
+    /// Confirms a claimed job whose device came back on the job's ICCID. Returns the confirmed job, or nil when
+    /// another core changed the job first (nothing counted).
+    private func confirm(_ claimed: ProvisioningJob) async throws -> ProvisioningJob? {
+        var job = claimed
+        let previous = job.state
+        let now = clock()
+        job.state = .confirmed
+        job.updatedAt = now
+        job.finishedAt = now
+        do {
+            try await store.saveJob(job, from: previous, reporting: events)
+        } catch let error as StoreError where error.kind == .conflict {
+            logger.info("confirmation not saved: the job changed meanwhile", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            return nil
+        }
+        outcomes.confirmed.increment()
+        roundTrips.record(job.roundTrips)
+        logger.notice("device returned on the new profile; job confirmed", metadata: [
+            "job": "\(job.id)", "terminal": "\(job.terminalID)", "iccid": "\(job.iccid ?? "-")", "round_trips": "\(job.roundTrips)",
+        ])
+        sweepNotifications(terminalID: job.terminalID, eid: job.eid)
+        return job
     }
 
     /// Sends due notifications to their SM-DP+ (at most `limit` per call).
@@ -323,15 +393,39 @@ public actor ProvisioningService {
 
     private func start(_ jobID: String) async {
         do {
-            guard let job = try await store.job(id: jobID), job.state.isActive else { return finish(jobID, requeueAt: nil) }
-            let perSMDP = running.values.filter { $0 == job.smdpAddress }.count
+            guard let stored = try await store.job(id: jobID), stored.state.isActive else { return finish(jobID, requeueAt: nil) }
+            let perSMDP = running.values.filter { $0 == stored.smdpAddress }.count
             guard perSMDP < settings.maximumConcurrentJobsPerSMDP else { return finish(jobID, requeueAt: clock() + 1) }
-            guard let device = devices[job.terminalID], let link = links(job.terminalID) else {
-                // Runs when the device registers again.
+            guard let device = devices[stored.terminalID], let link = links(stored.terminalID) else {
+                // Runs when the device registers again (or is adopted by the core that holds it).
                 return finish(jobID, requeueAt: nil)
             }
+            let now = clock()
+            guard let job = try await store.claimJob(id: jobID, coreID: settings.coreID, now: now, until: now + settings.claimSeconds) else {
+                // Another core drives it while its claim lasts (it stops once the terminal left it): tried again later.
+                logger.info("job held by another core; waiting for its claim to end", metadata: ["job": "\(jobID)", "terminal": "\(stored.terminalID)"])
+                return finish(jobID, requeueAt: clock() + settings.unreachableRetrySeconds)
+            }
             running[jobID] = job.smdpAddress
-            let result = await runner.run(job, device: device, link: link)
+            if job.state.mayHaveEnabled, let iccid = job.iccid, iccid == device.iccid {
+                _ = try await confirm(job)
+                return finish(jobID, requeueAt: nil)
+            }
+            let renewal = renewClaim(jobID)
+            let outcome = await runner.drive(job, device: device, link: link)
+            renewal.cancel()
+            if outcome.stoppedByConflict {
+                logger.notice("job stopped: another core changed it (it drives the job now)", metadata: ["job": "\(jobID)", "terminal": "\(job.terminalID)"])
+                return finish(jobID, requeueAt: nil)
+            }
+            let result = outcome.job
+            try? await store.releaseJobClaim(id: jobID, coreID: settings.coreID)
+            // The device may have come back on the new profile while the enable's answer was on its way.
+            if result.state.mayHaveEnabled, let iccid = result.iccid, devices[result.terminalID]?.iccid == iccid,
+               let claimed = try await store.claimJob(id: jobID, coreID: settings.coreID, now: clock(), until: clock() + settings.claimSeconds) {
+                _ = try await confirm(claimed)
+                return finish(jobID, requeueAt: nil)
+            }
             switch result.state {
             case .failed:
                 outcomes.failed.increment()
@@ -345,6 +439,25 @@ public actor ProvisioningService {
         } catch {
             logger.error("job could not be started", metadata: ["job": "\(jobID)", "error": "\(error)"])
             finish(jobID, requeueAt: clock() + settings.unreachableRetrySeconds)
+        }
+    }
+
+    /// Renews this core's claim on `jobID` every third of ``Settings/claimSeconds`` until cancelled.
+    private func renewClaim(_ jobID: String) -> Task<Void, Never> {
+        let (store, coreID, seconds, clock, logger) = (store, settings.coreID, settings.claimSeconds, clock, logger)
+        return Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(max(1, seconds / 3)))
+                if Task.isCancelled { return }
+                do {
+                    if try await !store.renewJobClaim(id: jobID, coreID: coreID, until: clock() + seconds) {
+                        logger.notice("job claim lost; the run stops at its next save", metadata: ["job": "\(jobID)"])
+                        return
+                    }
+                } catch {
+                    logger.warning("job claim not renewed", metadata: ["job": "\(jobID)", "error": "\(error)"])
+                }
+            }
         }
     }
 

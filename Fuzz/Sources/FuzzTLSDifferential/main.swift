@@ -1,14 +1,17 @@
 // Differential check of the compact TLS 1.3 record layer against OpenSSL's own record layer.
 //
-// Each input runs one connection: an OpenSSL client (`SSL` on memory BIOs, OpenSSL's record layer throughout)
+// Inputs run on a connection between an OpenSSL client (`SSL` on memory BIOs, OpenSSL's record layer throughout)
 // and our server `TLSConnection` with `compactSessions` on, which hands the connection to `TLS13RecordLayer` once
 // the handshake is over — as lpa-edge runs it. The input then scripts both sides; every step must agree:
 // - what the OpenSSL client seals (any length, block padding, KeyUpdate with or without update_requested,
 //   close_notify), our side opens to exactly the same bytes, in chunks of any size;
 // - what our side seals (any length; the KeyUpdate it answers with), OpenSSL opens to exactly the same bytes.
 //
-// Input: byte 0 selects the cipher suite; then operations, each an opcode byte and its arguments (see `Op`).
-// Plaintexts are generated from a seed byte so that lengths up to 64 KiB cost the fuzzer only a few bytes.
+// Input: byte 0 selects the cipher suite; then up to 16 operations, each an opcode byte and its arguments (opcode
+// mod 6 — 0, 1: the client sends data; 2: our side sends data; 3, 4: the client's KeyUpdate, 4 requesting ours;
+// 5: one side closes). Plaintexts come from a seed byte, so lengths up to three records cost only a few bytes.
+// A connection serves up to 256 inputs (a handshake costs far more than the records), so an input found failing
+// is replayed on a fresh connection, where only the sequence numbers and keys differ.
 import FuzzSupport
 import COpenSSL
 import Foundation
@@ -47,15 +50,26 @@ private struct Fixture {
 
 private nonisolated(unsafe) let fixture = Fixture()
 
-/// A deterministic plaintext of `count` bytes from `seed` (xorshift), cheap to describe in an input.
-private func plaintext(_ count: Int, seed: UInt8) -> [UInt8] {
-    var state = UInt32(seed) &* 0x9E37_79B9 | 1
-    return (0..<count).map { _ in
+/// Pseudo-random bytes (xorshift) made once; a plaintext is a slice of them chosen by a seed byte, so that the
+/// per-input cost is a copy, not a generator loop.
+private let pattern: [UInt8] = {
+    var state: UInt32 = 0x9E37_79B9
+    return (0..<(maximumLength + 256 * 251)).map { _ in
         state ^= state << 13
         state ^= state >> 17
         state ^= state << 5
         return UInt8(truncatingIfNeeded: state)
     }
+}()
+
+private func plaintext(_ count: Int, seed: UInt8) -> [UInt8] {
+    let start = Int(seed) * 251
+    return Array(pattern[start..<(start + count)])
+}
+
+/// Byte-wise equality through memcmp (a debug build's element loop would dominate the run).
+private func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in a.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, a.count) == 0 } }
 }
 
 private func bioBytes(_ bio: OpaquePointer) -> [UInt8] {
@@ -78,8 +92,10 @@ private final class Pair {
     let clientIn: OpaquePointer
     let clientOut: OpaquePointer
     let server: TLSConnection
-    /// Ciphertext from the client not yet given to the server, and from the server not yet given to the client.
+    /// Ciphertext from the client not yet given to the server.
     var toServer: [UInt8] = []
+    /// Records without application data in a row, as each side counts them (both refuse long runs).
+    var controlRun = 0
 
     init?(suite: Int) {
         guard let ssl = SSL_new(fixture.client), let r = BIO_new(BIO_s_mem()), let w = BIO_new(BIO_s_mem()) else {
@@ -137,7 +153,7 @@ private final class Pair {
         var last: TLSConnection.ReadResult?
         var offset = 0
         while offset < toServer.count {
-            let end = min(toServer.count, offset + max(1, chunk))
+            let end = offset + min(toServer.count - offset, chunk)
             server.feed(ByteBuffer(bytes: toServer[offset..<end]))
             offset = end
             let result = server.readPlaintext(into: &plaintext)
@@ -178,26 +194,43 @@ private final class Pair {
     }
 }
 
+/// The open connection of each suite and how many inputs it served.
+private nonisolated(unsafe) var connections: [Int: (pair: Pair, inputs: Int)] = [:]
+
+/// Plaintexts span up to three full records.
+private let maximumLength = 3 * 16384 + 512
+
+/// How many ciphertext bytes reach our side per read: 0 means all at once, otherwise 1 to 255 times 61 bytes (a
+/// prime, so that cuts fall everywhere in a record).
+private func chunkSize(_ byte: UInt8) -> Int { byte == 0 ? Int.max : Int(byte) * 61 }
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTLSDifferential(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 0 else { return 0 }
     var input = UnsafeRawBufferPointer(start: start, count: count)[...]
     let suite = Int(input.popFirst()!) % TLS13RecordLayer.Suite.all.count
-    guard let pair = Pair(suite: suite) else { return 0 }
-    // Records without application data in a row, as each side counts them (both refuse long runs).
-    var controlRun = 0
+    // A handshake costs far more than the records: a connection serves up to 256 inputs, then a new one is made.
+    let pair: Pair
+    if let cached = connections[suite], cached.inputs < 256 {
+        pair = cached.pair
+        connections[suite]!.inputs += 1
+    } else {
+        guard let fresh = Pair(suite: suite) else { return 0 }
+        pair = fresh
+        connections[suite] = (fresh, 1)
+    }
     var operations = 0
 
     func next() -> UInt8 { input.popFirst() ?? 0 }
-    while let opcode = input.popFirst(), operations < 64 {
+    while let opcode = input.popFirst(), operations < 16 {
         operations += 1
         switch opcode % 6 {
         case 0, 1:
             // The client sends `length` bytes with block padding `padding` (0: none), read by the server in chunks.
-            let length = Int(next()) << 8 | Int(next())
+            let length = (Int(next()) << 8 | Int(next())) % maximumLength
             let padding = Int(next())
             let seed = next()
-            let chunk = Int(next()) * 64 + 1
+            let chunk = chunkSize(next())
             guard length > 0 else { continue }
             let data = plaintext(length, seed: seed)
             _ = SSL_set_block_padding(pair.ssl, padding)
@@ -207,11 +240,11 @@ public func fuzzTLSDifferential(_ start: UnsafeRawPointer, _ count: Int) -> CInt
             if case .failed(let error) = result {
                 fatalError("OpenSSL sealed \(length) bytes (padding \(padding)); our record layer refused them: \(error)")
             }
-            precondition(received == data, "our record layer opened \(received.count) bytes, OpenSSL sealed \(length) different ones")
-            controlRun = 0
+            precondition(same(received, data), "our record layer opened \(received.count) bytes, OpenSSL sealed \(length) different ones")
+            pair.controlRun = 0
         case 2:
             // Our server sends `length` bytes; OpenSSL must open them.
-            let length = Int(next()) << 8 | Int(next())
+            let length = (Int(next()) << 8 | Int(next())) % maximumLength
             let seed = next()
             guard length > 0 else { continue }
             let data = plaintext(length, seed: seed)
@@ -221,15 +254,15 @@ public func fuzzTLSDifferential(_ start: UnsafeRawPointer, _ count: Int) -> CInt
             if let out = pair.server.drainCiphertext(allocator: ByteBufferAllocator()) { bioWrite(pair.clientIn, Array(out.readableBytesView)) }
             let (received, error, closed) = pair.clientReceives(expecting: length)
             if let error { fatalError("OpenSSL refused records our layer sealed (\(length) bytes): \(error)") }
-            precondition(!closed && received == data, "OpenSSL opened \(received.count) bytes, our layer sealed \(length) different ones")
+            precondition(!closed && same(received, data), "OpenSSL opened \(received.count) bytes, our layer sealed \(length) different ones")
         case 3, 4:
             // The client renews its key, asking the server to renew its own when opcode is 4.
-            guard controlRun < 16 else { continue }
-            controlRun += 1
+            guard pair.controlRun < 16 else { continue }
+            pair.controlRun += 1
             let requested = opcode % 6 == 4
             precondition(SSL_key_update(pair.ssl, requested ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1, "SSL_key_update")
             _ = SSL_do_handshake(pair.ssl)  // sends the KeyUpdate
-            let (received, result) = pair.serverReceives(chunk: Int(next()) + 1)
+            let (received, result) = pair.serverReceives(chunk: chunkSize(next()))
             if case .failed(let error) = result { fatalError("our record layer refused OpenSSL's KeyUpdate: \(error)") }
             precondition(received.isEmpty, "a KeyUpdate produced application data")
             // The server's answering KeyUpdate (when requested) must be accepted by OpenSSL.
@@ -237,7 +270,8 @@ public func fuzzTLSDifferential(_ start: UnsafeRawPointer, _ count: Int) -> CInt
             if let error { fatalError("OpenSSL refused our KeyUpdate answer: \(error)") }
             precondition(bytes.isEmpty && !closed, "the KeyUpdate answer carried data")
         default:
-            // One side closes; the other must see close_notify.
+            // One side closes; the other must see close_notify. The connection is then done with.
+            connections[suite] = nil
             if next() & 1 == 0 {
                 _ = SSL_shutdown(pair.ssl)
                 let (received, result) = pair.serverReceives(chunk: 4096)

@@ -8,6 +8,14 @@ let package = Package(
         .executable(name: "lpa-edge", targets: ["lpa-edge"]),
         .executable(name: "lpa-sim", targets: ["lpa-sim"]),
         .executable(name: "lpa-core", targets: ["lpa-core"]),
+        // The modules whose decoders Fuzz/ (a separate package, built with libFuzzer) feeds with bytes.
+        .library(
+            name: "ServerLPAFuzzable",
+            targets: [
+                "TerminalProtocol", "LPAEdge", "LPARPC", "RSP", "LPAOperator", "LPAHTTP", "LPAAdmin", "LPAConfig",
+                "LPACore", "LPACrypto", "LPATLS",
+            ]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),

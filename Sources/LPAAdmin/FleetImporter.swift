@@ -136,7 +136,7 @@ struct FleetImporter: Sendable {
             batch.removeAll(keepingCapacity: true)
         }
 
-        private mutating func readHeader(_ line: CSVLineReader.Line) throws {
+        mutating func readHeader(_ line: CSVLineReader.Line) throws {
             guard case .fields(let names) = line else {
                 throw AdminError.invalid("the header row is not valid CSV", field: "header")
             }
@@ -157,7 +157,7 @@ struct FleetImporter: Sendable {
         }
 
         /// The row as a fleet entry, or nil after refusing each bad field.
-        private mutating func validate(_ line: Int, _ fields: [String], _ header: [String: Int]) -> StagedFleetRow? {
+        mutating func validate(_ line: Int, _ fields: [String], _ header: [String: Int]) -> StagedFleetRow? {
             func value(_ column: String) -> String? {
                 guard let index = header[column] else { return nil }
                 let text = fields[index].trimmingCharacters(in: .whitespaces)

@@ -14,4 +14,16 @@ public struct AuthenticateClientResponse: Sendable, Equatable {
         self.smdpSignature2 = smdpSignature2
         self.smdpCertificate = smdpCertificate
     }
+
+    /// Reads the function's response body (its `header` already checked).
+    ///
+    /// - Throws: ``OperatorError/malformedResponse(_:)`` naming the missing or ill-formed field.
+    init(_ object: RSPJSONObject) throws {
+        self.init(
+            transactionId: try object.transactionId(),
+            profileMetadata: try object.bytes("profileMetadata"),
+            smdpSigned2: try object.bytes("smdpSigned2"),
+            smdpSignature2: try object.bytes("smdpSignature2"),
+            smdpCertificate: try object.bytes("smdpCertificate"))
+    }
 }

@@ -15,4 +15,14 @@ public struct ConfirmOrderResponse: Sendable, Equatable {
     public func activationCode(defaultSMDPAddress: String) -> String {
         "1$\(smdpAddress ?? defaultSMDPAddress)$\(matchingId)"
     }
+
+    /// Reads the function's response body (its `header` already checked).
+    ///
+    /// - Throws: ``OperatorError/malformedResponse(_:)`` naming the missing or ill-formed field.
+    init(_ object: RSPJSONObject) throws {
+        self.init(
+            eid: try object.optionalString("eid"),
+            matchingId: try object.string("matchingId"),
+            smdpAddress: try object.optionalString("smdpAddress"))
+    }
 }

@@ -67,11 +67,7 @@ public final class ES2PlusClient: Sendable {
         fields["smdsAddress"] = smdsAddress
         fields["releaseFlag"] = releaseFlag
         let reply = try await caller.call(function, body: RSPJSONObject.encode(fields), transactionId: nil)
-        let object = try RSPFunctionCaller.object(of: reply, function: function)
-        return ConfirmOrderResponse(
-            eid: try object.optionalString("eid"),
-            matchingId: try object.string("matchingId"),
-            smdpAddress: try object.optionalString("smdpAddress"))
+        return try ConfirmOrderResponse(RSPFunctionCaller.object(of: reply, function: function))
     }
 
     /// ES2+.CancelOrder: cancels a pending order.

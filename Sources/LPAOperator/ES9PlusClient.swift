@@ -50,12 +50,7 @@ public final class ES9PlusClient: Sendable {
         ])
         let reply = try await caller.call(function, body: body, transactionId: nil)
         let object = try RSPFunctionCaller.object(of: reply, function: function)
-        return InitiateAuthenticationResponse(
-            transactionId: try object.transactionId(),
-            serverSigned1: try object.bytes("serverSigned1"),
-            serverSignature1: try object.bytes("serverSignature1"),
-            euiccCiPKIdToBeUsed: try object.bytes("euiccCiPKIdToBeUsed"),
-            serverCertificate: try object.bytes("serverCertificate"))
+        return try InitiateAuthenticationResponse(object)
     }
 
     /// ES9+.AuthenticateClient: sends the eUICC's AuthenticateServerResponse (DER, tag BF38).
@@ -64,14 +59,9 @@ public final class ES9PlusClient: Sendable {
         let body = RSPJSONObject.encode(["transactionId": transactionId, "authenticateServerResponse": authenticateServerResponse])
         let reply = try await caller.call(function, body: body, transactionId: transactionId)
         let object = try RSPFunctionCaller.object(of: reply, function: function)
-        let received = try object.transactionId()
-        try RSPFunctionCaller.checkTransactionId(received, expected: transactionId)
-        return AuthenticateClientResponse(
-            transactionId: received,
-            profileMetadata: try object.bytes("profileMetadata"),
-            smdpSigned2: try object.bytes("smdpSigned2"),
-            smdpSignature2: try object.bytes("smdpSignature2"),
-            smdpCertificate: try object.bytes("smdpCertificate"))
+        let response = try AuthenticateClientResponse(object)
+        try RSPFunctionCaller.checkTransactionId(response.transactionId, expected: transactionId)
+        return response
     }
 
     /// ES9+.GetBoundProfilePackage: sends the eUICC's PrepareDownloadResponse (DER, tag BF21)
@@ -81,9 +71,9 @@ public final class ES9PlusClient: Sendable {
         let body = RSPJSONObject.encode(["transactionId": transactionId, "prepareDownloadResponse": prepareDownloadResponse])
         let reply = try await caller.call(function, body: body, transactionId: transactionId)
         let object = try RSPFunctionCaller.object(of: reply, function: function)
-        let received = try object.transactionId()
-        try RSPFunctionCaller.checkTransactionId(received, expected: transactionId)
-        return GetBoundProfilePackageResponse(transactionId: received, boundProfilePackage: try object.bytes("boundProfilePackage"))
+        let response = try GetBoundProfilePackageResponse(object)
+        try RSPFunctionCaller.checkTransactionId(response.transactionId, expected: transactionId)
+        return response
     }
 
     /// ES9+.HandleNotification: delivers one pending notification (DER: a

@@ -7,4 +7,11 @@ public struct GetBoundProfilePackageResponse: Sendable, Equatable {
         self.transactionId = transactionId
         self.boundProfilePackage = boundProfilePackage
     }
+
+    /// Reads the function's response body (its `header` already checked).
+    ///
+    /// - Throws: ``OperatorError/malformedResponse(_:)`` naming the missing or ill-formed field.
+    init(_ object: RSPJSONObject) throws {
+        self.init(transactionId: try object.transactionId(), boundProfilePackage: try object.bytes("boundProfilePackage"))
+    }
 }

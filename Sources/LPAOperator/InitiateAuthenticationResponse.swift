@@ -15,4 +15,16 @@ public struct InitiateAuthenticationResponse: Sendable, Equatable {
         self.euiccCiPKIdToBeUsed = euiccCiPKIdToBeUsed
         self.serverCertificate = serverCertificate
     }
+
+    /// Reads the function's response body (its `header` already checked).
+    ///
+    /// - Throws: ``OperatorError/malformedResponse(_:)`` naming the missing or ill-formed field.
+    init(_ object: RSPJSONObject) throws {
+        self.init(
+            transactionId: try object.transactionId(),
+            serverSigned1: try object.bytes("serverSigned1"),
+            serverSignature1: try object.bytes("serverSignature1"),
+            euiccCiPKIdToBeUsed: try object.bytes("euiccCiPKIdToBeUsed"),
+            serverCertificate: try object.bytes("serverCertificate"))
+    }
 }

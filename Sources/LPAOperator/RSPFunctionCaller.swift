@@ -124,6 +124,14 @@ struct RSPFunctionCaller: Sendable {
         } catch let error as HTTPClientError {
             throw OperatorError.transport(error)
         }
+        return try Self.reply(to: response, allowsNoContent: allowsNoContent)
+    }
+
+    /// Reads an SM-DP+'s HTTP response to a function call: a 200 with a JSON object whose
+    /// `header.functionExecutionStatus` says it executed, or a 204 where `allowsNoContent`.
+    ///
+    /// - Throws: ``OperatorError`` only (`http`, `malformedResponse`, `failed`, `expired`).
+    static func reply(to response: HTTPClientResponse, allowsNoContent: Bool) throws -> Reply {
         if allowsNoContent, response.status == .noContent {
             return .noContent
         }

@@ -46,11 +46,15 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
     public struct TLS: Codable, Sendable, Equatable {
         public var certificate: String = "pki/core.pem"
         public var privateKey: String = "pki/core.key"
-        /// CA bundle that signs the edges' client certificates.
-        public var clientCA: String = "pki/fleet-ca.pem"
+        /// The infrastructure CA bundle that signs the edges' client certificates. Never the CA of
+        /// the device certificates: whatever chains to it may act as an edge.
+        public var clientCA: String = "pki/infra-ca.pem"
         public var requireClientCertificate: Bool = true
+        /// URI an edge's client certificate must carry in its subject alternative names
+        /// (``InfrastructureRole/edge``); empty accepts any certificate that chains to `clientCA`.
+        public var requiredRole: String = InfrastructureRole.edge
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case certificate, privateKey, clientCA, requireClientCertificate }
+        enum CodingKeys: String, CodingKey, CaseIterable { case certificate, privateKey, clientCA, requireClientCertificate, requiredRole }
 
         public init() {}
 
@@ -61,6 +65,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
             privateKey = try c.decodeIfPresent(String.self, forKey: .privateKey) ?? d.privateKey
             clientCA = try c.decodeIfPresent(String.self, forKey: .clientCA) ?? d.clientCA
             requireClientCertificate = try c.decodeIfPresent(Bool.self, forKey: .requireClientCertificate) ?? d.requireClientCertificate
+            requiredRole = try c.decodeIfPresent(String.self, forKey: .requiredRole) ?? d.requiredRole
         }
     }
 
@@ -194,9 +199,11 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
 
     /// The TLS server configuration edges connect to.
     public func tlsConfiguration() -> TLSConfiguration {
-        TLSConfiguration.server(
+        var c = TLSConfiguration.server(
             certificateChain: .file(tls.certificate), privateKey: .file(tls.privateKey),
             trustRoots: tls.requireClientCertificate ? .file(tls.clientCA) : nil,
             peerVerification: tls.requireClientCertificate ? .required : .none)
+        if tls.requireClientCertificate, !tls.requiredRole.isEmpty { c.requiredPeerURI = tls.requiredRole }
+        return c
     }
 }

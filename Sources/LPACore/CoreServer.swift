@@ -43,6 +43,8 @@ public final class CoreServer: Service, Sendable {
     /// The open store (while started).
     public var store: (any Store)? { state.withLockedValue { $0.store } }
     public var localAddress: SocketAddress? { state.withLockedValue { $0.rpc?.localAddress } }
+    /// The edges' RPC connections established and not yet closed.
+    public var edgeConnections: [RPCConnection] { state.withLockedValue { $0.rpc?.connections ?? [] } }
 
     /// Opens everything and starts listening; returns the RPC address.
     @discardableResult

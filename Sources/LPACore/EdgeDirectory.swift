@@ -49,6 +49,12 @@ public final class EdgeDirectory: TerminalControl {
         }
     }
 
+    /// Whether `terminalID` is currently served through `connection` (false for a nil connection).
+    public func holds(_ terminalID: String, through connection: RPCConnection?) -> Bool {
+        guard let connection else { return false }
+        return state.withLockedValue { $0.terminals[terminalID] === connection }
+    }
+
     public func connection(for terminalID: String) -> RPCConnection? {
         state.withLockedValue { $0.terminals[terminalID] }
     }

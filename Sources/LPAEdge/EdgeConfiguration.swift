@@ -179,14 +179,17 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         /// Client certificate and key the edge presents to the cores (mutual TLS).
         public var certificate: String = "pki/edge-client.pem"
         public var privateKey: String = "pki/edge-client.key"
-        /// CA that signed the cores' certificates.
-        public var trustRoots: String = "pki/fleet-ca.pem"
+        /// The infrastructure CA that signed the cores' certificates (never the device CA).
+        public var trustRoots: String = "pki/infra-ca.pem"
+        /// URI a core's certificate must carry in its subject alternative names
+        /// (``InfrastructureRole/core``); empty accepts any certificate that chains to `trustRoots`.
+        public var requiredRole: String = InfrastructureRole.core
         /// Name checked against the cores' certificates.
         public var serverName: String = "localhost"
         public var callTimeoutSeconds: Double = 10
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case addresses, certificate, privateKey, trustRoots, serverName, callTimeoutSeconds
+            case addresses, certificate, privateKey, trustRoots, requiredRole, serverName, callTimeoutSeconds
         }
 
         public init() {}
@@ -198,6 +201,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             certificate = try c.decodeIfPresent(String.self, forKey: .certificate) ?? d.certificate
             privateKey = try c.decodeIfPresent(String.self, forKey: .privateKey) ?? d.privateKey
             trustRoots = try c.decodeIfPresent(String.self, forKey: .trustRoots) ?? d.trustRoots
+            requiredRole = try c.decodeIfPresent(String.self, forKey: .requiredRole) ?? d.requiredRole
             serverName = try c.decodeIfPresent(String.self, forKey: .serverName) ?? d.serverName
             callTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .callTimeoutSeconds) ?? d.callTimeoutSeconds
         }
@@ -246,6 +250,16 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             throw fail("tls.minimumVersion: '\(tls.minimumVersion)' is not TLSv1.2 or TLSv1.3")
         }
         guard tls.ticketKeyRotationSeconds >= 60 else { throw fail("tls.ticketKeyRotationSeconds: must be at least 60") }
+    }
+
+    /// The TLS client configuration of the link to the cores: this edge's certificate, the cores'
+    /// infrastructure CA and the role their certificates must carry.
+    public func coreLinkTLSConfiguration() -> TLSConfiguration {
+        var c = TLSConfiguration.client(
+            trustRoots: .file(core.trustRoots), certificateChain: .file(core.certificate), privateKey: .file(core.privateKey))
+        c.handshakeTimeout = .seconds(10)
+        c.requiredPeerURI = core.requiredRole.isEmpty ? nil : core.requiredRole
+        return c
     }
 
     /// The TLS server configuration this edge listens with.

@@ -56,9 +56,4 @@ extension Identity {
         default: return extra.first { $0.key == name }?.value
         }
     }
-
-    /// The terminal's stable identifier: its EID, or its IMEI when it reports no EID.
-    public var terminalID: String {
-        eid.isEmpty ? imei : eid
-    }
 }

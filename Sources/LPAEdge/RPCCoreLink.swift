@@ -34,9 +34,7 @@ public final class RPCCoreLink: CoreLink {
 
     public init(configuration: EdgeConfiguration, sessions: SessionTable, logger: Logger) throws {
         let link = configuration.core
-        var tls = TLSConfiguration.client(
-            trustRoots: .file(link.trustRoots), certificateChain: .file(link.certificate), privateKey: .file(link.privateKey))
-        tls.handshakeTimeout = .seconds(10)
+        let tls = configuration.coreLinkTLSConfiguration()
         self.sessions = sessions
         self.nodeID = configuration.nodeID
         self.callTimeout = .nanoseconds(Int64(link.callTimeoutSeconds * 1e9))

@@ -41,7 +41,8 @@ public final class ProvisioningLab: @unchecked Sendable {
         let workdir = configuration.workdir
         let pkiDir = "\(workdir)/pki"
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-        if (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.count ?? 0 < configuration.terminals {
+        let pkiComplete = FileManager.default.fileExists(atPath: TestPKI.Layout(directory: URL(fileURLWithPath: pkiDir)).infrastructureCACertificate.path)
+        if !pkiComplete || (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.count ?? 0 < configuration.terminals {
             announce("creating a test PKI with \(configuration.terminals) device certificates in \(pkiDir)")
             try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)
             try TestPKI.create(at: URL(fileURLWithPath: pkiDir), devices: configuration.terminals, overwrite: true)
@@ -97,7 +98,7 @@ public final class ProvisioningLab: @unchecked Sendable {
         coreConfig.libraries = libraryFile
         coreConfig.tls.certificate = "\(pkiDir)/core.pem"
         coreConfig.tls.privateKey = "\(pkiDir)/core.key"
-        coreConfig.tls.clientCA = "\(pkiDir)/fleet-ca.pem"
+        coreConfig.tls.clientCA = "\(pkiDir)/infra-ca.pem"
         coreConfig.presence.reportDelaySeconds = 5
         coreConfig.presence.graceSeconds = 5
         coreConfig.presence.sweepSeconds = 1
@@ -122,7 +123,7 @@ public final class ProvisioningLab: @unchecked Sendable {
         edgeConfig.core.addresses = ["127.0.0.1:\(coreAddress.port ?? 0)"]
         edgeConfig.core.certificate = "\(pkiDir)/edge-client.pem"
         edgeConfig.core.privateKey = "\(pkiDir)/edge-client.key"
-        edgeConfig.core.trustRoots = "\(pkiDir)/fleet-ca.pem"
+        edgeConfig.core.trustRoots = "\(pkiDir)/infra-ca.pem"
         edgeConfig.nodeID = "lab-edge"
         let sessions = SessionTable()
         let link = try RPCCoreLink(configuration: edgeConfig, sessions: sessions, logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import LPACrypto
 import LPAIdentity
+import LPATLS
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,19 +10,24 @@ import Musl
 import Darwin
 #endif
 
-/// A throw-away PKI for running ServerLPA on one machine: a fleet CA, server and client certificates for
-/// lpa-edge and lpa-core, and one client certificate per simulated device.
+/// A throw-away PKI for running ServerLPA on one machine: a fleet CA for the terminal side, an
+/// infrastructure CA of its own for the edge–core link, and one client certificate per simulated device.
 ///
 /// `create(at:devices:…)` writes this directory (keys are unencrypted PKCS#8 PEM with mode 0600):
 ///
 /// | file | what |
 /// |---|---|
-/// | `fleet-ca.pem`, `fleet-ca.key` | self-signed CA that issues everything below |
-/// | `edge.pem`, `edge.key` | lpa-edge TLS server: serverAuth, SAN `localhost`, `127.0.0.1`, `::1` |
-/// | `core.pem`, `core.key` | lpa-core: serverAuth and clientAuth, same SANs |
-/// | `edge-client.pem`, `edge-client.key` | lpa-edge's client certificate towards lpa-core: clientAuth, CN `lpa-edge` |
+/// | `fleet-ca.pem`, `fleet-ca.key` | self-signed CA of the terminal side: issues the device certificates and `edge.pem` |
+/// | `edge.pem`, `edge.key` | lpa-edge TLS server towards terminals: serverAuth, SAN `localhost`, `127.0.0.1`, `::1` |
 /// | `devices/<EID>.pem`, `devices/<EID>.key` | one per device: clientAuth, subject CN = EID, serialNumber = IMEI, O = `ServerLPA Test Fleet` |
 /// | `devices.csv` | `eid,imei,iccid,model,cert,key`, paths relative to the directory |
+/// | `infra-ca.pem`, `infra-ca.key` | self-signed infrastructure CA: issues only the two certificates below |
+/// | `core.pem`, `core.key` | lpa-core towards edges: serverAuth, SAN `localhost`, `127.0.0.1`, `::1` and the role URI ``InfrastructureRole/core`` |
+/// | `edge-client.pem`, `edge-client.key` | lpa-edge's client certificate towards lpa-core: clientAuth, CN `lpa-edge`, role URI ``InfrastructureRole/edge`` |
+///
+/// A device certificate never chains to the infrastructure CA, so lpa-core's edge port and lpa-edge's
+/// link to the core refuse it in the TLS handshake; the role URIs keep an edge certificate and a core
+/// certificate from standing in for each other.
 ///
 /// Device identities come from `FleetIdentity.make(index:…)`, so device `n` is the same in every PKI made with
 /// the same numbering. Certificates are signed with ECDSA-with-SHA256 on the chosen curve.
@@ -43,6 +49,8 @@ public struct TestPKI: Sendable {
         public var coreKey: URL { file("core.key") }
         public var edgeClientCertificate: URL { file("edge-client.pem") }
         public var edgeClientKey: URL { file("edge-client.key") }
+        public var infrastructureCACertificate: URL { file("infra-ca.pem") }
+        public var infrastructureCAKey: URL { file("infra-ca.key") }
         public var devicesDirectory: URL { file(TestPKI.devicesDirectoryName) }
         public var devicesCSV: URL { file("devices.csv") }
 
@@ -55,7 +63,8 @@ public struct TestPKI: Sendable {
         var artifacts: [URL] {
             [
                 fleetCACertificate, fleetCAKey, edgeCertificate, edgeKey, coreCertificate, coreKey,
-                edgeClientCertificate, edgeClientKey, devicesDirectory, devicesCSV,
+                edgeClientCertificate, edgeClientKey, infrastructureCACertificate, infrastructureCAKey,
+                devicesDirectory, devicesCSV,
             ]
         }
 
@@ -146,8 +155,14 @@ public struct TestPKI: Sendable {
         let now = Date()
         let notBefore = now.addingTimeInterval(-3600)
         let notAfter = now.addingTimeInterval(TimeInterval(validityDays) * 86400)
-        let authority = try makeAuthority(layout, curve: curve, notBefore: notBefore, notAfter: now.addingTimeInterval(10 * 365 * 86400))
-        try makeServiceCertificates(layout, authority: authority, curve: curve, notBefore: notBefore, notAfter: notAfter)
+        let caNotAfter = now.addingTimeInterval(10 * 365 * 86400)
+        let authority = try makeAuthority(
+            layout, commonName: "ServerLPA Test Fleet CA", certificate: layout.fleetCACertificate, key: layout.fleetCAKey,
+            curve: curve, notBefore: notBefore, notAfter: caNotAfter)
+        let infrastructure = try makeAuthority(
+            layout, commonName: "ServerLPA Test Infrastructure CA", certificate: layout.infrastructureCACertificate,
+            key: layout.infrastructureCAKey, curve: curve, notBefore: notBefore, notAfter: caNotAfter)
+        try makeServiceCertificates(layout, fleet: authority, infrastructure: infrastructure, curve: curve, notBefore: notBefore, notAfter: notAfter)
 
         try createDirectory(layout.devicesDirectory)
         let template = DeviceCertificateTemplate(
@@ -187,15 +202,15 @@ public struct TestPKI: Sendable {
     }
 
     private static func makeAuthority(
-        _ layout: Layout, curve: EllipticCurve, notBefore: Date, notAfter: Date
+        _ layout: Layout, commonName: String, certificate: URL, key keyFile: URL, curve: EllipticCurve, notBefore: Date, notAfter: Date
     ) throws(TestPKIError) -> CertificateAuthority {
-        let what = "fleet CA (\(layout.fleetCACertificate.path))"
+        let what = "\(commonName) (\(certificate.path))"
         let authority: CertificateAuthority
         let keyPEM: String
         do throws(CryptoError) {
             let key = try PrivateKey.generate(curve: curve)
             var builder = CertificateBuilder(
-                subject: DistinguishedName(organization: organization, commonName: "ServerLPA Test Fleet CA"),
+                subject: DistinguishedName(organization: organization, commonName: commonName),
                 subjectPublicKey: key.publicKey, notBefore: notBefore, notAfter: notAfter
             )
             builder.basicConstraints = .certificateAuthority(pathLength: 0)
@@ -205,19 +220,20 @@ public struct TestPKI: Sendable {
         } catch {
             throw .crypto(what: what, error)
         }
-        try writeFile(keyPEM, to: layout.fleetCAKey, mode: 0o600)
-        try writeFile(authority.certificate.pem, to: layout.fleetCACertificate, mode: 0o644)
+        try writeFile(keyPEM, to: keyFile, mode: 0o600)
+        try writeFile(authority.certificate.pem, to: certificate, mode: 0o644)
         return authority
     }
 
     private static func makeServiceCertificates(
-        _ layout: Layout, authority: CertificateAuthority, curve: EllipticCurve, notBefore: Date, notAfter: Date
+        _ layout: Layout, fleet: CertificateAuthority, infrastructure: CertificateAuthority, curve: EllipticCurve,
+        notBefore: Date, notAfter: Date
     ) throws(TestPKIError) {
         let loopback: [GeneralName] = [.dnsName("localhost"), .ipAddress([127, 0, 0, 1]), .ipAddress([UInt8](repeating: 0, count: 15) + [1])]
-        let services: [(name: String, certificate: URL, key: URL, usages: [ExtendedKeyUsage], names: [GeneralName])] = [
-            ("lpa-edge", layout.edgeCertificate, layout.edgeKey, [.serverAuth], loopback),
-            ("lpa-core", layout.coreCertificate, layout.coreKey, [.serverAuth, .clientAuth], loopback),
-            ("lpa-edge", layout.edgeClientCertificate, layout.edgeClientKey, [.clientAuth], []),
+        let services: [(name: String, certificate: URL, key: URL, usages: [ExtendedKeyUsage], names: [GeneralName], authority: CertificateAuthority)] = [
+            ("lpa-edge", layout.edgeCertificate, layout.edgeKey, [.serverAuth], loopback, fleet),
+            ("lpa-core", layout.coreCertificate, layout.coreKey, [.serverAuth], loopback + [.uri(InfrastructureRole.core)], infrastructure),
+            ("lpa-edge", layout.edgeClientCertificate, layout.edgeClientKey, [.clientAuth], [.uri(InfrastructureRole.edge)], infrastructure),
         ]
         for service in services {
             let certificatePEM: String
@@ -232,7 +248,7 @@ public struct TestPKI: Sendable {
                 builder.keyUsage = [.digitalSignature]
                 builder.extendedKeyUsage = service.usages
                 builder.subjectAltNames = service.names
-                certificatePEM = try builder.build(issuer: .certificate(authority.certificate, key: authority.key)).pem
+                certificatePEM = try builder.build(issuer: .certificate(service.authority.certificate, key: service.authority.key)).pem
                 keyPEM = try key.pemPKCS8
             } catch {
                 throw .crypto(what: service.certificate.path, error)
@@ -298,12 +314,22 @@ public struct TestPKI: Sendable {
 
     /// Reads the fleet CA certificate and key, for issuing extra certificates in tests.
     public func certificateAuthority() throws(TestPKIError) -> (certificate: Certificate, key: PrivateKey) {
-        let certificatePEM = try TestPKI.readText(layout.fleetCACertificate)
-        let keyPEM = try TestPKI.readText(layout.fleetCAKey)
+        try Self.readAuthority(certificate: layout.fleetCACertificate, key: layout.fleetCAKey, what: "fleet CA in \(layout.directory.path)")
+    }
+
+    /// Reads the infrastructure CA certificate and key, for issuing extra edge or core certificates in tests.
+    public func infrastructureAuthority() throws(TestPKIError) -> (certificate: Certificate, key: PrivateKey) {
+        try Self.readAuthority(certificate: layout.infrastructureCACertificate, key: layout.infrastructureCAKey,
+                               what: "infrastructure CA in \(layout.directory.path)")
+    }
+
+    private static func readAuthority(certificate: URL, key: URL, what: String) throws(TestPKIError) -> (certificate: Certificate, key: PrivateKey) {
+        let certificatePEM = try readText(certificate)
+        let keyPEM = try readText(key)
         do throws(CryptoError) {
             return (try Certificate(pem: certificatePEM), try PrivateKey(pem: keyPEM))
         } catch {
-            throw .crypto(what: "fleet CA in \(layout.directory.path)", error)
+            throw .crypto(what: what, error)
         }
     }
 

@@ -58,6 +58,12 @@ public struct TLSConfiguration: Sendable {
     public var trustRoots: PEMSource?
     /// Peer verification mode. Servers default to mutual TLS; clients always verify unless told otherwise.
     public var peerVerification: PeerVerification
+    /// A URI the peer's leaf certificate must carry in its subject alternative name (for example
+    /// ``InfrastructureRole/edge``); nil accepts any certificate that verifies. Checked when the
+    /// handshake completes, before anything is announced above the TLS handler: a peer without it fails
+    /// the handshake with ``TLSError/handshakeFailed(reasons:verifyError:)`` (`TLS_PEER_VERIFICATION_FAILED`).
+    /// Requires ``peerVerification`` other than `.none`; a peer that sends no certificate fails too.
+    public var requiredPeerURI: String?
     /// Maximum length of the peer's chain below the trust anchor.
     public var verifyDepth: Int = 4
     /// Time allowed for the whole handshake before the connection is closed.

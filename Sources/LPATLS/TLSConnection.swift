@@ -42,6 +42,8 @@ final class TLSConnection {
     private var secrets: TrafficSecrets?
     /// Records the server wrote under its first application key (its session tickets).
     private var recordsAfterHandshake: Int?
+    /// The URI the peer's certificate must carry (``TLSConfiguration/requiredPeerURI``).
+    private let requiredPeerURI: String?
 
     init(context: TLSContext, serverHostname: String?, credentials: TLSCredentials? = nil) throws {
         OpenSSLErrorQueue.clear()
@@ -59,6 +61,7 @@ final class TLSConnection {
         self.rbio = r
         self.wbio = w
         self.role = context.configuration.role
+        self.requiredPeerURI = context.configuration.requiredPeerURI
         if role == .server, context.configuration.compactSessions {
             let secrets = TrafficSecrets()
             SSL_set_ex_data(ssl, TrafficSecrets.exDataIndex, Unmanaged.passUnretained(secrets).toOpaque())
@@ -143,6 +146,11 @@ final class TLSConnection {
         let before = Int(lpa_BIO_pending(wbio))
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
+            if let required = requiredPeerURI, !Self.peerCertificate(of: ssl, carriesURI: required) {
+                return .failed(.handshakeFailed(
+                    reasons: ["the peer certificate does not carry the role \(required) in its subject alternative names"],
+                    verifyError: "certificate role \(required) missing"))
+            }
             // A TLS 1.3 server writes only its session tickets, under the first application key,
             // in the step that completes the handshake.
             if secrets != nil { recordsAfterHandshake = Self.countRecords(in: wbio, from: before) }
@@ -159,6 +167,28 @@ final class TLSConnection {
             if reasons.isEmpty { reasons = [Self.describe(sslError: error)] }
             return .failed(.handshakeFailed(reasons: reasons, verifyError: verifyText))
         }
+    }
+
+    /// Whether the peer's leaf certificate (also on a resumed session, which keeps it) has `uri` among
+    /// its subject alternative names.
+    static func peerCertificate(of ssl: OpaquePointer, carriesURI uri: String) -> Bool {
+        guard let peer = SSL_get0_peer_certificate(ssl),
+              let names = X509_get_ext_d2i(peer, NID_subject_alt_name, nil, nil)
+        else { return false }
+        let stack = OpaquePointer(names)
+        defer { GENERAL_NAMES_free(stack) }
+        let wanted = Array(uri.utf8)
+        for index in 0..<OPENSSL_sk_num(stack) {
+            guard let raw = OPENSSL_sk_value(stack, index) else { continue }
+            let name = raw.assumingMemoryBound(to: GENERAL_NAME.self)
+            var type: Int32 = 0
+            guard let value = GENERAL_NAME_get0_value(name, &type), type == GEN_URI else { continue }
+            let string = UnsafePointer(value.assumingMemoryBound(to: ASN1_STRING.self))
+            let length = Int(ASN1_STRING_length(string))
+            guard length == wanted.count, let data = ASN1_STRING_get0_data(string) else { continue }
+            if Array(UnsafeBufferPointer(start: data, count: length)) == wanted { return true }
+        }
+        return false
     }
 
     /// Whether `SSL_read` could make progress: ciphertext waits in the input BIO, or OpenSSL holds

@@ -59,3 +59,11 @@ public struct Identity: Sendable, Hashable {
         }
     }
 }
+
+extension Identity {
+    /// The terminal's stable identifier: its EID, or its IMEI when it reports no EID. The edge names
+    /// a terminal by it and the core refuses a registration whose terminal id is anything else.
+    public var terminalID: String {
+        eid.isEmpty ? imei : eid
+    }
+}

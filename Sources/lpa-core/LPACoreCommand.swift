@@ -70,7 +70,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen address for edges, HOST:PORT.")
     var listen: String?
 
-    @Option(help: "Folder holding core.pem, core.key and fleet-ca.pem (as made by `lpa-sim pki init`).")
+    @Option(help: "Folder holding core.pem, core.key and infra-ca.pem (as made by `lpa-sim pki init`).")
     var pki: String?
 
     @Option(help: "Library file imported at start.")
@@ -99,7 +99,7 @@ struct Serve: AsyncParsableCommand {
             if let pki {
                 configuration.tls.certificate = "\(pki)/core.pem"
                 configuration.tls.privateKey = "\(pki)/core.key"
-                configuration.tls.clientCA = "\(pki)/fleet-ca.pem"
+                configuration.tls.clientCA = "\(pki)/infra-ca.pem"
             }
             if let libraries { configuration.libraries = libraries }
             if let nodeID { configuration.nodeID = nodeID }

@@ -33,7 +33,7 @@ struct LPAEdgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Listen address, HOST:PORT (port 0 picks a free port).")
     var listen: String?
 
-    @Option(name: .long, help: "Folder holding edge.pem, edge.key, fleet-ca.pem and, when present, ticket.key (as made by `lpa-sim pki init`).")
+    @Option(name: .long, help: "Folder holding edge.pem, edge.key, fleet-ca.pem, edge-client.pem, edge-client.key, infra-ca.pem and, when present, ticket.key (as made by `lpa-sim pki init`).")
     var pki: String?
 
     @Option(name: .long, help: "lpa-core address HOST:PORT (repeat for several cores); none = standalone.")
@@ -73,7 +73,7 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             c.tls.clientCA = "\(pki)/fleet-ca.pem"
             c.core.certificate = "\(pki)/edge-client.pem"
             c.core.privateKey = "\(pki)/edge-client.key"
-            c.core.trustRoots = "\(pki)/fleet-ca.pem"
+            c.core.trustRoots = "\(pki)/infra-ca.pem"
             // Written by `lpa-sim pki init`: tickets then resume on every edge started from this folder.
             if FileManager.default.fileExists(atPath: "\(pki)/ticket.key") { c.tls.ticketKeyFile = "\(pki)/ticket.key" }
         }

@@ -226,7 +226,7 @@ struct BenchRPCCommand: AsyncParsableCommand {
 
     private func transportSecurity(_ transport: String, pki: String) throws -> (server: RPCTransportSecurity, client: RPCTransportSecurity) {
         guard transport == "tls" else { return (.plaintext, .plaintext) }
-        let roots = TLSConfiguration.PEMSource.file("\(pki)/fleet-ca.pem")
+        let roots = TLSConfiguration.PEMSource.file("\(pki)/infra-ca.pem")
         let server = TLSConfiguration.server(
             certificateChain: .file("\(pki)/core.pem"), privateKey: .file("\(pki)/core.key"), trustRoots: roots)
         let client = TLSConfiguration.client(

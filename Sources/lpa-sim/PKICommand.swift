@@ -7,7 +7,7 @@ import LPASimKit
 struct PKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pki",
-        abstract: "Create the test PKI: fleet CA, lpa-edge/lpa-core certificates and one certificate per simulated device.",
+        abstract: "Create the test PKI: fleet CA, infrastructure CA, lpa-edge/lpa-core certificates and one certificate per simulated device.",
         subcommands: [Init.self]
     )
 }
@@ -19,13 +19,16 @@ extension PKICommand {
             abstract: "Write a fleet CA, service certificates and device certificates into a directory.",
             discussion: """
                 Files written into --dir (keys: unencrypted PKCS#8 PEM, mode 0600):
-                  fleet-ca.pem, .key       self-signed CA that issues everything below
-                  edge.pem, .key           lpa-edge server: localhost, 127.0.0.1, ::1
-                  core.pem, .key           lpa-core server and client, same names
-                  edge-client.pem, .key    lpa-edge's client certificate (CN lpa-edge)
+                  fleet-ca.pem, .key       fleet CA: issues the device certificates and edge.pem
+                  edge.pem, .key           lpa-edge server towards terminals: localhost, 127.0.0.1, ::1
                   devices/<EID>.pem, .key  device client certificates
                   devices.csv              eid,imei,iccid,model,cert,key
+                  infra-ca.pem, .key       infrastructure CA: issues only the two below
+                  core.pem, .key           lpa-core server towards edges: same names, URI urn:serverlpa:role:core
+                  edge-client.pem, .key    lpa-edge's client certificate (CN lpa-edge, URI urn:serverlpa:role:edge)
                 Device certificates have subject CN = EID, serialNumber = IMEI.
+                lpa-core trusts only infra-ca.pem on its edge port, so a device certificate
+                cannot act as an edge (README, "Trust model").
 
                 Device n has the same EID, IMEI and ICCID in every PKI.
                 An existing PKI is never replaced without --force.
@@ -153,8 +156,9 @@ extension PKICommand {
                 \(String(format: "%.2f", seconds)) s.
                   fleet CA      \(name(layout.fleetCACertificate)), \(name(layout.fleetCAKey))  SHA-256 \(fingerprint)
                   lpa-edge      \(name(layout.edgeCertificate)), \(name(layout.edgeKey))  (server: localhost, 127.0.0.1, ::1)
-                  lpa-core      \(name(layout.coreCertificate)), \(name(layout.coreKey))  (server and client)
-                  edge → core   \(name(layout.edgeClientCertificate)), \(name(layout.edgeClientKey))  (client, CN lpa-edge)
+                  infra CA      \(name(layout.infrastructureCACertificate)), \(name(layout.infrastructureCAKey))  (edge–core link only)
+                  lpa-core      \(name(layout.coreCertificate)), \(name(layout.coreKey))  (server towards edges, role core)
+                  edge → core   \(name(layout.edgeClientCertificate)), \(name(layout.edgeClientKey))  (client, CN lpa-edge, role edge)
                   devices       \(name(layout.devicesDirectory))/<EID>.pem, .key; inventory \(name(layout.devicesCSV))
                   tickets       ticket.key  (session-ticket secret shared by every lpa-edge)
                 """)
@@ -208,6 +212,7 @@ private struct PKISummary: Encodable {
     let fleetCA: Pair
     let fleetCAFingerprintSHA256: String
     let edge: Pair
+    let infrastructureCA: Pair
     let core: Pair
     let edgeClient: Pair
     let devicesDirectory: String
@@ -225,6 +230,7 @@ private struct PKISummary: Encodable {
         fleetCA = Pair(certificate: layout.fleetCACertificate.path, key: layout.fleetCAKey.path)
         fleetCAFingerprintSHA256 = fingerprint
         edge = Pair(certificate: layout.edgeCertificate.path, key: layout.edgeKey.path)
+        infrastructureCA = Pair(certificate: layout.infrastructureCACertificate.path, key: layout.infrastructureCAKey.path)
         core = Pair(certificate: layout.coreCertificate.path, key: layout.coreKey.path)
         edgeClient = Pair(certificate: layout.edgeClientCertificate.path, key: layout.edgeClientKey.path)
         devicesDirectory = layout.devicesDirectory.path

@@ -61,7 +61,7 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         c.libraries = libraryFile
         c.tls.certificate = "\(pkiPath)/core.pem"
         c.tls.privateKey = "\(pkiPath)/core.key"
-        c.tls.clientCA = "\(pkiPath)/fleet-ca.pem"
+        c.tls.clientCA = "\(pkiPath)/infra-ca.pem"
         c.nodeID = "core-e2e"
         let core = CoreServer(configuration: c, logger: logger)
         try await core.start()
@@ -82,7 +82,7 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         c.core.addresses = corePorts.map { "127.0.0.1:\($0)" }
         c.core.certificate = "\(pkiPath)/edge-client.pem"
         c.core.privateKey = "\(pkiPath)/edge-client.key"
-        c.core.trustRoots = "\(pkiPath)/fleet-ca.pem"
+        c.core.trustRoots = "\(pkiPath)/infra-ca.pem"
         c.nodeID = "edge-e2e"
         let sessions = SessionTable()
         let link = try RPCCoreLink(configuration: c, sessions: sessions, logger: logger)

@@ -45,13 +45,25 @@ final class TestPKITests: XCTestCase {
         try verifier.verify(edge, purpose: .tlsServer)
         XCTAssertEqual(edge.subjectAltNames.prefix(2), [.dnsName("localhost"), .ipAddress([127, 0, 0, 1])])
         XCTAssertThrowsError(try verifier.verify(edge, purpose: .tlsClient))
+        // The edge–core link has a CA of its own: its certificates do not chain to the fleet CA, and
+        // device certificates do not chain to it.
+        let infra = try Certificate(pem: String(contentsOf: pki.layout.infrastructureCACertificate, encoding: .utf8))
+        XCTAssertTrue(infra.isCA)
+        XCTAssertNotEqual(infra, ca)
+        let infraVerifier = try CertificateVerifier(trustRoots: [infra])
         let core = try Certificate(pem: String(contentsOf: pki.layout.coreCertificate, encoding: .utf8))
-        try verifier.verify(core, purpose: .tlsServer)
-        try verifier.verify(core, purpose: .tlsClient)
+        try infraVerifier.verify(core, purpose: .tlsServer)
+        XCTAssertThrowsError(try verifier.verify(core, purpose: .tlsServer))
+        XCTAssertTrue(core.subjectAltNames.contains(.uri("urn:serverlpa:role:core")))
         let edgeClient = try Certificate(pem: String(contentsOf: pki.layout.edgeClientCertificate, encoding: .utf8))
-        try verifier.verify(edgeClient, purpose: .tlsClient)
+        try infraVerifier.verify(edgeClient, purpose: .tlsClient)
+        XCTAssertThrowsError(try verifier.verify(edgeClient, purpose: .tlsClient))
         XCTAssertEqual(edgeClient.subject.commonName, "lpa-edge")
-        for key in [pki.layout.fleetCAKey, pki.layout.edgeKey, pki.layout.coreKey, pki.layout.edgeClientKey] {
+        XCTAssertEqual(edgeClient.subjectAltNames, [.uri("urn:serverlpa:role:edge")])
+        let firstDevice = try Certificate(pem: String(contentsOf: pki.devices[0].certificate, encoding: .utf8))
+        XCTAssertThrowsError(try infraVerifier.verify(firstDevice, purpose: .tlsClient))
+        XCTAssertEqual(try pki.infrastructureAuthority().certificate, infra)
+        for key in [pki.layout.fleetCAKey, pki.layout.infrastructureCAKey, pki.layout.edgeKey, pki.layout.coreKey, pki.layout.edgeClientKey] {
             XCTAssertEqual(try permissions(key), 0o600, key.path)
         }
 

@@ -21,13 +21,14 @@ public enum BenchPKI {
     }
 
     /// Makes sure `directory` holds a test PKI with at least `devices` devices, creating it (or
-    /// replacing a smaller one) when it does not.
+    /// replacing a smaller one, or one made before the infrastructure CA existed) when it does not.
     @discardableResult
     public static func ensure(
         at directory: URL, devices: Int, progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil
     ) throws -> Outcome {
         let existing = deviceCount(in: directory)
-        if let existing, existing >= devices { return .reused(devices: existing) }
+        let complete = FileManager.default.fileExists(atPath: TestPKI.Layout(directory: directory).infrastructureCACertificate.path)
+        if let existing, existing >= devices, complete { return .reused(devices: existing) }
         try TestPKI.create(at: directory, devices: devices, overwrite: existing != nil, progress: progress)
         return existing.map { .recreated(previousDevices: $0) } ?? .created
     }

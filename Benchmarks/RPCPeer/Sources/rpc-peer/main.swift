@@ -59,7 +59,7 @@ struct Options {
             i += 1
         }
         if options.transports.contains("tls") && options.pki == nil {
-            throw UsageError(message: "--transport tls needs --pki DIR (core.pem, core.key, edge-client.pem, edge-client.key, fleet-ca.pem)")
+            throw UsageError(message: "--transport tls needs --pki DIR (core.pem, core.key, edge-client.pem, edge-client.key, infra-ca.pem)")
         }
         return options
     }
@@ -213,7 +213,7 @@ func measure(
 
 func securities(_ transport: String, pki: String?) -> (HTTP2ServerTransport.Posix.TransportSecurity, HTTP2ClientTransport.Posix.TransportSecurity) {
     guard transport == "tls", let pki else { return (.plaintext, .plaintext) }
-    let roots: TLSConfig.TrustRootsSource = .certificates([.file(path: "\(pki)/fleet-ca.pem", format: .pem)])
+    let roots: TLSConfig.TrustRootsSource = .certificates([.file(path: "\(pki)/infra-ca.pem", format: .pem)])
     let server: HTTP2ServerTransport.Posix.TransportSecurity = .mTLS(
         certificateChain: [.file(path: "\(pki)/core.pem", format: .pem)],
         privateKey: .file(path: "\(pki)/core.key", format: .pem)

@@ -295,6 +295,7 @@ let package = Package(
                 "LPAAdmin",
                 "LPAAdminClient",
                 "LPAMetricsExport",
+                "LPATLS",
                 "LPAWebhooks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -20,6 +20,7 @@ import Darwin
 /// | `edge.pem`, `edge.key` | lpa-edge TLS server: serverAuth, SAN `localhost`, `127.0.0.1`, `::1` |
 /// | `core.pem`, `core.key` | lpa-core: serverAuth and clientAuth, same SANs |
 /// | `edge-client.pem`, `edge-client.key` | lpa-edge's client certificate towards lpa-core: clientAuth, CN `lpa-edge` |
+/// | `admin.pem`, `admin.key` | lpa-core's admin API and console (HTTPS): serverAuth, the loopback SANs plus `adminNames` |
 /// | `devices/<EID>.pem`, `devices/<EID>.key` | one per device: clientAuth, subject CN = EID, serialNumber = IMEI, O = `ServerLPA Test Fleet` |
 /// | `devices.csv` | `eid,imei,iccid,model,cert,key`, paths relative to the directory |
 ///
@@ -43,6 +44,8 @@ public struct TestPKI: Sendable {
         public var coreKey: URL { file("core.key") }
         public var edgeClientCertificate: URL { file("edge-client.pem") }
         public var edgeClientKey: URL { file("edge-client.key") }
+        public var adminCertificate: URL { file("admin.pem") }
+        public var adminKey: URL { file("admin.key") }
         public var devicesDirectory: URL { file(TestPKI.devicesDirectoryName) }
         public var devicesCSV: URL { file("devices.csv") }
 
@@ -55,7 +58,7 @@ public struct TestPKI: Sendable {
         var artifacts: [URL] {
             [
                 fleetCACertificate, fleetCAKey, edgeCertificate, edgeKey, coreCertificate, coreKey,
-                edgeClientCertificate, edgeClientKey, devicesDirectory, devicesCSV,
+                edgeClientCertificate, edgeClientKey, adminCertificate, adminKey, devicesDirectory, devicesCSV,
             ]
         }
 
@@ -118,6 +121,7 @@ public struct TestPKI: Sendable {
         model: String = FleetIdentity.defaultModel,
         numbering: FleetIdentity.Numbering = .simulator,
         validityDays: Int = 825,
+        adminNames: [String] = [],
         overwrite: Bool = false,
         progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil
     ) throws(TestPKIError) -> TestPKI {
@@ -147,7 +151,8 @@ public struct TestPKI: Sendable {
         let notBefore = now.addingTimeInterval(-3600)
         let notAfter = now.addingTimeInterval(TimeInterval(validityDays) * 86400)
         let authority = try makeAuthority(layout, curve: curve, notBefore: notBefore, notAfter: now.addingTimeInterval(10 * 365 * 86400))
-        try makeServiceCertificates(layout, authority: authority, curve: curve, notBefore: notBefore, notAfter: notAfter)
+        try makeServiceCertificates(layout, authority: authority, curve: curve, notBefore: notBefore, notAfter: notAfter,
+                                    adminNames: adminNames)
 
         try createDirectory(layout.devicesDirectory)
         let template = DeviceCertificateTemplate(
@@ -211,13 +216,18 @@ public struct TestPKI: Sendable {
     }
 
     private static func makeServiceCertificates(
-        _ layout: Layout, authority: CertificateAuthority, curve: EllipticCurve, notBefore: Date, notAfter: Date
+        _ layout: Layout, authority: CertificateAuthority, curve: EllipticCurve, notBefore: Date, notAfter: Date, adminNames: [String]
     ) throws(TestPKIError) {
         let loopback: [GeneralName] = [.dnsName("localhost"), .ipAddress([127, 0, 0, 1]), .ipAddress([UInt8](repeating: 0, count: 15) + [1])]
+        let extra: [GeneralName] = adminNames.map { name in
+            let octets = name.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+            return octets.count == 4 && name.split(separator: ".").count == 4 ? .ipAddress(octets) : .dnsName(name)
+        }
         let services: [(name: String, certificate: URL, key: URL, usages: [ExtendedKeyUsage], names: [GeneralName])] = [
             ("lpa-edge", layout.edgeCertificate, layout.edgeKey, [.serverAuth], loopback),
             ("lpa-core", layout.coreCertificate, layout.coreKey, [.serverAuth, .clientAuth], loopback),
             ("lpa-edge", layout.edgeClientCertificate, layout.edgeClientKey, [.clientAuth], []),
+            ("lpa-core admin", layout.adminCertificate, layout.adminKey, [.serverAuth], loopback + extra),
         ]
         for service in services {
             let certificatePEM: String

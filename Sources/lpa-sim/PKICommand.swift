@@ -23,6 +23,8 @@ extension PKICommand {
                   edge.pem, .key           lpa-edge server: localhost, 127.0.0.1, ::1
                   core.pem, .key           lpa-core server and client, same names
                   edge-client.pem, .key    lpa-edge's client certificate (CN lpa-edge)
+                  admin.pem, .key          lpa-core's admin API and console (HTTPS): localhost,
+                                           127.0.0.1, ::1 and every --admin-name
                   devices/<EID>.pem, .key  device client certificates
                   devices.csv              eid,imei,iccid,model,cert,key
                 Device certificates have subject CN = EID, serialNumber = IMEI.
@@ -35,6 +37,7 @@ extension PKICommand {
                   lpa-sim pki init --dir pki --devices 10000
                   lpa-sim pki init --dir pki-bp --devices 50 --curve brainpoolP256r1 --force
                   lpa-sim pki init --dir pki --devices 5 --json
+                  lpa-sim pki init --dir pki --admin-name core.example --admin-name 10.0.0.5
 
                 Exit codes: 0 created; 64 invalid arguments; 70 key or certificate failure;
                 73 a PKI already exists in --dir (add --force); 74 file system error.
@@ -55,6 +58,9 @@ extension PKICommand {
 
         @Option(help: "Validity of the service and device certificates, in days (the CA gets ten years).")
         var validityDays: Int = 825
+
+        @Option(help: "Extra DNS name or IPv4 address of the admin API certificate (repeatable).")
+        var adminName: [String] = []
 
         @Flag(help: "Replace an existing PKI in --dir.")
         var force = false
@@ -100,6 +106,7 @@ extension PKICommand {
                     curve: curve.ellipticCurve,
                     model: model,
                     validityDays: validityDays,
+                    adminNames: adminName,
                     overwrite: force,
                     progress: report
                 )
@@ -129,6 +136,7 @@ extension PKICommand {
                   lpa-edge      \(name(layout.edgeCertificate)), \(name(layout.edgeKey))  (server: localhost, 127.0.0.1, ::1)
                   lpa-core      \(name(layout.coreCertificate)), \(name(layout.coreKey))  (server and client)
                   edge → core   \(name(layout.edgeClientCertificate)), \(name(layout.edgeClientKey))  (client, CN lpa-edge)
+                  admin API     \(name(layout.adminCertificate)), \(name(layout.adminKey))  (server: localhost, 127.0.0.1, ::1\(adminName.map { ", " + $0 }.joined()))
                   devices       \(name(layout.devicesDirectory))/<EID>.pem, .key; inventory \(name(layout.devicesCSV))
                 """)
             if let first = pki.devices.first?.identity, let last = pki.devices.last?.identity {

@@ -375,7 +375,8 @@ function campaignForm() {
   const field = (id, label, attrs) => h("div", {}, h("label", { for: id }, label), h("input", Object.assign({ id, name: id }, attrs || {})), h("p", { class: "field-error", "data-for": id, hidden: true }));
   const result = h("p", { id: "c-preview-result", class: "muted" });
   const formError = h("p", { id: "c-form-error", class: "error", hidden: true });
-  const fieldFor = { name: "c-name", "selection.tags": "c-tags", "selection.ruleName": "c-rule", "selection.terminalIDs": "c-terminals", startsPerMinute: "c-rate", canaryShare: "c-canary", selection: "c-tags" };
+  const fieldFor = { name: "c-name", "selection.tags": "c-tags", "selection.ruleName": "c-rule", "selection.terminalIDs": "c-terminals", startsPerMinute: "c-rate", canaryShare: "c-canary", selection: "c-tags",
+    "requirement.smdpAddress": "c-smdp", "requirement.profileType": "c-profile-type", "requirement.matchingID": "c-matching-id", requirement: "c-smdp" };
   const body = () => {
     const split = (v) => v.split(/[\s,]+/).filter(Boolean);
     const b = { name: $("#c-name").value.trim(), selection: {} };
@@ -384,12 +385,16 @@ function campaignForm() {
     if ($("#c-terminals").value.trim()) b.selection.terminalIDs = split($("#c-terminals").value);
     if ($("#c-rate").value) b.startsPerMinute = Number($("#c-rate").value);
     if ($("#c-canary").value) b.canaryShare = Number($("#c-canary").value);
+    if ($("#c-smdp").value.trim() || $("#c-profile-type").value.trim()) {
+      b.requirement = { smdpAddress: $("#c-smdp").value.trim(), profileType: $("#c-profile-type").value.trim() };
+      if ($("#c-matching-id").value.trim()) b.requirement.matchingID = $("#c-matching-id").value.trim();
+    }
     return b;
   };
   const clearErrors = () => { for (const e of document.querySelectorAll("#campaign-form .field-error")) { e.hidden = true; e.textContent = ""; }
     for (const e of document.querySelectorAll("#campaign-form .invalid")) e.classList.remove("invalid"); formError.hidden = true; };
   const fieldError = (error) => {
-    const key = error.field ? Object.keys(fieldFor).find((k) => error.field === k || error.field.startsWith(k + ".") || error.field.startsWith(k + "[")) : null;
+    const key = error.field ? Object.keys(fieldFor).sort((a, b) => b.length - a.length).find((k) => error.field === k || error.field.startsWith(k + ".") || error.field.startsWith(k + "[")) : null;
     const target = key ? document.querySelector(`#campaign-form .field-error[data-for="${fieldFor[key]}"]`) : null;
     if (target) { target.textContent = error.message; target.hidden = false; $("#" + fieldFor[key]).classList.add("invalid"); }
     else { formError.textContent = error.message + (error.field ? ` [${error.field}]` : ""); formError.hidden = false; }
@@ -409,6 +414,9 @@ function campaignForm() {
         field("c-rule", "Rule", { placeholder: "rule name" })),
       h("div", { class: "row" }, field("c-terminals", "Terminal IDs", { placeholder: "T-1 T-2 …" }), field("c-rate", "Starts per minute", { type: "number", min: 1 }),
         field("c-canary", "Canary share (0–1)", { type: "number", min: 0, max: 1, step: "0.01" })),
+      h("p", { class: "muted" }, "Profile to download: leave empty to use each device's own rule, or name an SM-DP+ and profile type."),
+      h("div", { class: "row" }, field("c-smdp", "SM-DP+ address", { placeholder: "smdp.example:443" }), field("c-profile-type", "Profile type", {}),
+        field("c-matching-id", "Matching ID", {})),
       formError,
       h("div", { class: "row" }, h("div", {}, h("button", { type: "button", id: "c-preview", on: { click: preview } }, "Preview selection"), " ",
         h("button", { type: "submit", id: "c-create" }, "Create and start")), h("div", {}, result))));

@@ -23,12 +23,9 @@ enum ConsoleAssets {
     ]
 
     static func addRoutes(to router: Router<BasicRequestContext>) {
-        let redirect: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
-            Response(status: .seeOther, headers: [.location: "/console/"])
-        }
-        router.get("/", use: redirect)
-        router.get("/console", use: redirect)
-        router.get("/console/") { _, _ in try serve("index.html") }
+        // The router treats `/console` and `/console/` alike.
+        router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/console/"]) }
+        router.get("/console") { _, _ in try serve("index.html") }
         router.get("/console/{file}") { _, context in try serve(context.parameters.get("file") ?? "") }
     }
 

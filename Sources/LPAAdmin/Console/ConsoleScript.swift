@@ -336,12 +336,13 @@ async function loadProfiles(card, terminalID) {
       catch (e) { status(`${label} refused: ${e.message}`); }
       loadProfiles(card, terminalID);
     } } }, label);
+  const classes = { 0: "test", 1: "provisioning", 2: "operational" };
   card.replaceChildren(head, list.profiles.length ? table(["ICCID", "State", "Name", "Provider", "Class", ...(can("operate") ? ["Actions"] : [])],
-    list.profiles.map((p) => h("tr", {}, h("td", { class: "mono" }, p.iccid), h("td", {}, pill(p.state)), h("td", {}, p.profileName || "–"),
-      h("td", {}, p.serviceProviderName || "–"), h("td", {}, p.profileClass || "–"),
+    list.profiles.map((p) => h("tr", {}, h("td", { class: "mono" }, p.iccid), h("td", {}, pill(p.enabled ? "enabled" : "disabled")), h("td", {}, p.profileName || "–"),
+      h("td", {}, p.serviceProviderName || "–"), h("td", {}, classes[p.profileClass] ?? (p.profileClass ?? "–")),
       can("operate") ? h("td", { class: "actions" },
-        p.state === "enabled" ? action("Disable", "POST", "/disable", p.iccid) : action("Enable", "POST", "/enable", p.iccid),
-        p.state === "enabled" ? null : action("Delete", "DELETE", "", p.iccid, true)) : null)), "profiles-table")
+        p.enabled ? action("Disable", "POST", "/disable", p.iccid) : action("Enable", "POST", "/enable", p.iccid),
+        p.enabled ? null : action("Delete", "DELETE", "", p.iccid, true)) : null)), "profiles-table")
     : h("p", { class: "muted" }, "no profiles"));
 }
 

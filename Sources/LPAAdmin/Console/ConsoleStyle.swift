@@ -45,7 +45,7 @@ form .row > div { flex: 1 1 180px; }
 .invalid { border-color: var(--bad); background: #fff5f5; }
 .muted { color: var(--muted); }
 .pill { display: inline-block; border-radius: 999px; padding: 0 .55rem; font-size: 12px; background: #eef1f5; }
-.pill.online, .pill.succeeded, .pill.confirmed, .pill.completed, .pill.running { background: #dcfce7; color: #14532d; }
+.pill.online, .pill.enabled, .pill.succeeded, .pill.confirmed, .pill.completed, .pill.running { background: #dcfce7; color: #14532d; }
 .pill.offline, .pill.skipped, .pill.draft, .pill.cancelled, .pill.canceled { background: #eef1f5; color: #475569; }
 .pill.failed, .pill.returnTimedOut, .pill.canary_failed, .pill.halted { background: #fee2e2; color: #7f1d1d; }
 .pill.paused, .pill.pending, .pill.claimed { background: #fef3c7; color: #78350f; }

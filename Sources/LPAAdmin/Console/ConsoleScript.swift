@@ -9,7 +9,7 @@ enum ConsoleScript {
 "use strict";
 
 const TOKEN_KEY = "serverlpa.console.token";
-const state = { token: null, session: null, timers: [], page: null };
+const state = { token: null, session: null, timers: [], page: null, generation: 0 };
 const ROLES = ["read", "operate", "admin"];
 
 // MARK: DOM helpers
@@ -119,7 +119,7 @@ function showSignedIn() {
 // MARK: Routing
 
 function stopTimers() { for (const t of state.timers) clearInterval(t); state.timers = []; }
-function every(ms, fn) { state.timers.push(setInterval(fn, ms)); }
+function every(ms, fn) { const g = state.generation; state.timers.push(setInterval(() => { if (g === state.generation) fn(); }, ms)); }
 
 async function route() {
   if (!state.session) return;
@@ -131,18 +131,21 @@ async function route() {
     const p = a.dataset.page;
     a.classList.toggle("active", p === page || (p === "fleet" && page === "device") || (p === "campaigns" && page === "campaign"));
   }
+  // Each page renders into a view of its own, shown only if no newer navigation began meanwhile.
+  const generation = ++state.generation;
   const main = $("#main");
-  main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  if (state.page !== page) main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   state.page = page;
   const pages = { fleet: fleetPage, device: devicePage, campaigns: campaignsPage, campaign: campaignPage, jobs: jobsPage, libraries: librariesPage };
   const render = pages[page] || fleetPage;
+  const view = h("div", { id: "view", "data-page": page });
   try {
-    await render(main, arg);
-    main.dataset.page = page;
+    await render(view, arg, () => generation === state.generation);
   } catch (error) {
-    main.replaceChildren(h("h1", {}, "Error"));
-    showError(main, error);
+    view.replaceChildren(h("h1", {}, "Error"));
+    showError(view, error);
   }
+  if (generation === state.generation) main.replaceChildren(view);
 }
 
 // MARK: Charts (inline SVG)
@@ -429,7 +432,8 @@ async function campaignPage(main, id) {
   const failures = h("div", { class: "card", id: "campaign-failures" });
   let filter = "";
   let last = null;
-  main.replaceChildren(h("h1", {}, h("a", { href: "#/campaigns" }, "Campaigns"), " / ", h("span", { id: "campaign-name" }, id)), card, outcomes, failures);
+  const nameEl = h("span", { id: "campaign-name" }, id);
+  main.replaceChildren(h("h1", {}, h("a", { href: "#/campaigns" }, "Campaigns"), " / ", nameEl), card, outcomes, failures);
   async function refresh() {
     const params = new URLSearchParams({ limit: "200" });
     if (filter) params.set("state", filter);
@@ -440,7 +444,7 @@ async function campaignPage(main, id) {
     let rate = "";
     if (last && now > last.t) rate = `${(60 * (done - last.done) / (now - last.t)).toFixed(1)} finished/min`;
     last = { t: now, done };
-    $("#campaign-name").textContent = c.name;
+    nameEl.textContent = c.name;
     const canary = pr.canary || {};
     const canaryTotal = Object.values(canary).reduce((a, b) => a + b, 0);
     const canaryDone = (canary.succeeded || 0) + (canary.failed || 0) + (canary.skipped || 0);
@@ -483,11 +487,12 @@ async function jobsPage(main) {
   const active = h("div", { class: "card", id: "active-jobs" });
   const failures = h("div", { class: "card", id: "failures" });
   let period = 86400;
-  main.replaceChildren(h("h1", {}, "Jobs"), h("div", { class: "stats", id: "job-counts" }), active, failures);
+  const countsEl = h("div", { class: "stats", id: "job-counts" });
+  main.replaceChildren(h("h1", {}, "Jobs"), countsEl, active, failures);
   async function refresh() {
     const [counts, list, report] = await Promise.all([api("GET", "/v1/jobs/counts"), api("GET", "/v1/jobs/active"),
       api("GET", "/v1/jobs/failures?since=" + Math.max(0, Math.floor(Date.now() / 1000) - period))]);
-    $("#job-counts").replaceChildren(...Object.entries(counts.counts).filter(([, v]) => v > 0).map(([k, v]) => stat(k, v, "jobs-" + k)));
+    countsEl.replaceChildren(...Object.entries(counts.counts).filter(([, v]) => v > 0).map(([k, v]) => stat(k, v, "jobs-" + k)));
     const byStep = {};
     for (const j of list.jobs) (byStep[j.state] = byStep[j.state] || []).push(j);
     active.replaceChildren(h("h2", {}, `Active downloads by step (${list.jobs.length})`),
@@ -586,7 +591,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#signin-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const token = $("#token").value.trim();
-    try { await signIn(token); showSignedIn(); if (!location.hash) location.hash = "#/fleet"; await route(); }
+    try {
+      await signIn(token);
+      showSignedIn();
+      if (!location.hash || location.hash === "#/fleet") { history.replaceState(null, "", "#/fleet"); }
+      await route();
+    }
     catch (error) { signOut(error instanceof APIError && error.status === 401 ? "Unknown token." : String(error.message || error)); }
   });
   $("#signout").addEventListener("click", () => signOut());

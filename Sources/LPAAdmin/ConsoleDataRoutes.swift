@@ -58,7 +58,7 @@ extension AdminAPI {
     ]
 
     /// Devices read per store page when counting the fleet.
-    static let summaryPageSize = 1000
+    public static let summaryPageSize = 1000
     /// Failed jobs read at most for one failure report.
     static let failureReportLimit = 10_000
 

@@ -13,9 +13,9 @@ struct Admin: AsyncParsableCommand {
         abstract: "Query and change a running lpa-core through its admin API.",
         discussion: """
             The token comes from --token or LPA_ADMIN_TOKEN; the address from --url (default http://127.0.0.1:8080).
-            An https:// URL verifies the server against --ca (a PEM file, e.g. the fleet-ca.pem of
-            `lpa-sim pki init`) or the system's trust store; --client-cert and --client-key present a
-            client certificate when the admin listener asks for one.
+            An https:// URL verifies the server against --ca (a PEM file with the CA that issued the
+            admin certificate, e.g. the fleet-ca.pem of `lpa-sim pki init`); --client-cert and
+            --client-key present a client certificate when the admin listener asks for one.
 
             Examples:
               lpa-core admin models list
@@ -29,7 +29,7 @@ struct Admin: AsyncParsableCommand {
               lpa-core admin import fleet.csv
               lpa-core admin campaigns create --name "Pilot wave" --tag pilot --canary-share 0.05
               lpa-core admin campaigns list
-              lpa-core admin --url https://core.example:8443 --ca pki/fleet-ca.pem devices list
+              lpa-core admin devices list --url https://core.example:8443 --ca pki/fleet-ca.pem
 
             Exit codes: 0 success, 1 the API refused (its error is printed), 2 bad arguments or unreachable API.
             """,
@@ -39,7 +39,7 @@ struct Admin: AsyncParsableCommand {
         @Option(help: "Admin API base URL: https://host:port, or http://127.0.0.1:port on this machine.")
         var url: String = "http://127.0.0.1:8080"
 
-        @Option(help: "PEM file with the CA(s) the admin server's certificate chains to (https; default: the system's).")
+        @Option(help: "PEM file with the CA(s) the admin server's certificate chains to (needed with https).")
         var ca: String?
 
         @Option(help: "PEM file: client certificate to present over https.")
@@ -59,6 +59,7 @@ struct Admin: AsyncParsableCommand {
             guard secure || url.hasPrefix("http://") else { throw fail("--url must start with https:// or http://", code: 2) }
             if (clientCert == nil) != (clientKey == nil) { throw fail("--client-cert and --client-key go together", code: 2) }
             if !secure, ca != nil || clientCert != nil { throw fail("--ca, --client-cert and --client-key need an https:// --url", code: 2) }
+            if secure, ca == nil { throw fail("--ca: name the PEM file of the CA that issued the admin certificate (e.g. pki/fleet-ca.pem)", code: 2) }
             let rest = url.dropFirst(secure ? "https://".count : "http://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
             let host: String, port: Int
             if let colon = rest.lastIndex(of: ":") {

@@ -67,8 +67,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Keep the SM-DP+, lpa-core, lpa-edge, the fleet and the console running after the summary, until SIGINT/SIGTERM.")
     var keep = false
 
-    @Option(help: "Port of the core's admin API and console on 127.0.0.1 (0: any free port).")
-    var adminPort: Int = 8080
+    @Option(help: "Port of the core's admin API and console on 127.0.0.1 (0: any free port; the URL is printed).")
+    var adminPort: Int = 0
 
     func validate() throws {
         guard terminals > 0 else { throw ValidationError("--terminals must be positive") }

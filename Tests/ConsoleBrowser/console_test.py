@@ -6,7 +6,7 @@ address; writes a screenshot of each page into --screenshots. Exits non-zero, pr
 wrong, when any step fails.
 """
 import argparse
-import json
+import base64
 import os
 import sys
 import time
@@ -70,11 +70,14 @@ class ConsoleTest:
         return self.el(css, timeout).text
 
     def shot(self, name):
-        # Full page height so the screenshot shows the whole page.
-        height = self.d.execute_script("return Math.max(document.body.scrollHeight, 900)")
-        self.d.set_window_size(1360, min(int(height) + 40, 4000))
+        # The whole page, also below the window's height (Chromium's DevTools capture).
+        size = self.d.execute_script("return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        image = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 6000), "scale": 1}})
         path = os.path.join(self.a.screenshots, name + ".png")
-        self.d.save_screenshot(path)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(image["data"]))
         self.log(f"screenshot {path}")
 
     def campaign_state(self):

@@ -38,6 +38,7 @@ textarea { width: 100%; min-height: 5.5rem; font-family: ui-monospace, Menlo, Co
 label { display: block; font-weight: 600; font-size: 12px; color: var(--muted); margin: .5rem 0 .2rem; }
 form .row { display: flex; gap: .8rem; flex-wrap: wrap; align-items: flex-end; }
 form .row > div { flex: 1 1 180px; }
+form .row input { width: 100%; }
 .filters { display: flex; gap: .6rem; flex-wrap: wrap; align-items: center; margin-bottom: .6rem; }
 .pager { display: flex; gap: .6rem; align-items: center; margin-top: .6rem; }
 .error { color: var(--bad); }

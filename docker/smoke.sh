@@ -61,14 +61,10 @@ fi
 echo "smoke: starting project $project: $terminals terminals through HAProxy on port $LPA_TERMINAL_PORT"
 "${compose[@]}" up -d
 
-# The admin API of core-1, from the host: GET /v1/jobs/counts → {"counts":{"confirmed":N,…}}.
+# core-1's admin API (HTTPS, inside its container): GET /v1/jobs/counts → {"counts":{"confirmed":N,…}}.
 counts() {
-    local response
-    response=$(exec 3<>"/dev/tcp/127.0.0.1/$LPA_CORE1_ADMIN_PORT" && {
-        printf 'GET /v1/jobs/counts HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n\r\n' "$token" >&3
-        cat <&3
-    }) 2>/dev/null || return 1
-    sed -n '/^\r\{0,1\}$/,$p' <<<"$response" | tail -n 1
+    "${compose[@]}" exec -T -e LPA_ADMIN_TOKEN="$token" core-1 lpa-core admin jobs counts --json \
+        --url https://127.0.0.1:8080 --ca /var/lib/serverlpa/pki/fleet/fleet-ca.pem 2>/dev/null
 }
 count_of() { grep -oE "\"$1\":[0-9]+" <<<"$2" | grep -oE "[0-9]+$" || echo 0; }
 

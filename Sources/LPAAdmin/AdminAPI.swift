@@ -21,12 +21,14 @@ public struct AdminAPI: Sendable {
     let campaigns: CampaignRunner?
     /// Reaches a connected device's eUICC for the profile routes (nil: they answer 503).
     let profileLinks: (@Sendable (String) -> (any EUICCLink)?)?
+    /// Online and offline counts over time (nil: the history is empty).
+    let presenceHistory: PresenceSampler?
     let logger: Logger
 
     /// `campaigns` serves the campaign routes (nil: they answer 503).
     public init(store: any Store, engine: CoreEngine, tokens: [CoreConfiguration.Admin.Token], metrics: PrometheusExport?,
                 campaigns: CampaignRunner? = nil, profileLinks: (@Sendable (String) -> (any EUICCLink)?)? = nil,
-                logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                presenceHistory: PresenceSampler? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64) {
         self.store = store
         self.engine = engine
         self.authenticator = AdminAuthenticator(tokens: tokens)
@@ -35,6 +37,7 @@ public struct AdminAPI: Sendable {
         self.metrics = metrics
         self.campaigns = campaigns
         self.profileLinks = profileLinks
+        self.presenceHistory = presenceHistory
         self.logger = logger
     }
 
@@ -64,12 +67,15 @@ public struct AdminAPI: Sendable {
         AdminRoute(.get, "/metrics", nil),
         AdminRoute(.get, HealthRoutes.livePath, nil),
         AdminRoute(.get, HealthRoutes.readyPath, nil),
-    ] + campaignRoutes + profileRoutes
+    ] + campaignRoutes + profileRoutes + consoleDataRoutes
 
-    /// The router serving ``routes``.
+    /// The router serving ``routes`` and the console's static files (``ConsoleAssets``), every
+    /// answer with ``SecurityHeadersMiddleware``'s headers.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: AdminErrorMiddleware())
+        ConsoleAssets.addRoutes(to: router)
         for route in Self.routes {
             let handler = self.handler(for: route)
             let authenticator = self.authenticator
@@ -97,6 +103,7 @@ public struct AdminAPI: Sendable {
     private func handler(for route: AdminRoute) -> Handler {
         if let handler = campaignHandler(for: route) { return handler }
         if let handler = profileHandler(for: route) { return handler }
+        if let handler = consoleDataHandler(for: route) { return handler }
         switch (route.method, route.path) {
         case (.get, "/v1/device-models"): return { _, _ in AdminJSON.response(["deviceModels": try await store.deviceModels()]) }
         case (.get, "/v1/device-models/{code}"): return { _, c in

@@ -29,6 +29,12 @@ struct AdminQuery {
         return limit
     }
 
+    func integer(_ name: String) throws -> Int64? {
+        guard let text = try string(name) else { return nil }
+        guard let value = Int64(text), value >= 0 else { throw AdminError.invalid("must be a non-negative integer, is '\(text)'", field: name) }
+        return value
+    }
+
     func enumeration<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
         guard let text = try string(name) else { return nil }
         guard let value = T(rawValue: text) else {

@@ -4,6 +4,9 @@ import LPADomain
 struct DeviceListing: Encodable {
     struct Item: Encodable {
         var terminalID: String
+        var eid: String?
+        /// The ICCID the device last reported (its enabled profile).
+        var iccid: String?
         var model: String
         var tags: [String]
         var ruleName: String?
@@ -19,7 +22,7 @@ struct DeviceListing: Encodable {
 
     init(_ page: DevicePage) {
         devices = page.devices.map {
-            Item(terminalID: $0.device.terminalID, model: $0.device.model, tags: $0.device.tags, ruleName: $0.device.ruleName,
+            Item(terminalID: $0.device.terminalID, eid: $0.device.fields["eid"], iccid: $0.device.fields["iccid"], model: $0.device.model, tags: $0.device.tags, ruleName: $0.device.ruleName,
                  presence: $0.presence, lastSeen: $0.lastSeen, latestJobState: $0.latestJobState,
                  heartbeatIntervalSeconds: $0.device.heartbeatIntervalSeconds, lastRegistered: $0.device.lastRegistered)
         }

@@ -100,7 +100,7 @@ extension AdminAPI {
         }
     }
 
-    private func runner() throws -> CampaignRunner {
+    func runner() throws -> CampaignRunner {
         guard let campaigns else {
             throw AdminError(.serviceUnavailable, "CAMPAIGNS_UNAVAILABLE", "this core runs no campaigns (no provisioning service)")
         }

@@ -1,9 +1,11 @@
+import LPATLS
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A minimal HTTP/1.1 client for the admin API over plain TCP (the admin port is local): one
-/// connection per call, request bodies sent whole or streamed with chunked encoding.
+/// A minimal HTTP/1.1 client for the admin API, over HTTPS (LPATLS, when `tls` is set) or plain
+/// TCP (loopback): one connection per call, request bodies sent whole or streamed with chunked
+/// encoding.
 public struct AdminHTTPClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
@@ -17,11 +19,23 @@ public struct AdminHTTPClient: Sendable {
     public var port: Int
     /// Sent as `Authorization: Bearer …` when set.
     public var token: String?
+    /// HTTPS: a client context that verifies the server (see ``tlsContext(trustRoots:certificate:privateKey:)``); nil: plain HTTP.
+    public var tls: TLSContext?
 
-    public init(host: String, port: Int, token: String?) {
+    public init(host: String, port: Int, token: String?, tls: TLSContext? = nil) {
         self.host = host
         self.port = port
         self.token = token
+        self.tls = tls
+    }
+
+    /// A client TLS context trusting the CAs in the PEM file `trustRoots` (nil: OpenSSL's default
+    /// trust store), optionally presenting a client certificate.
+    public static func tlsContext(trustRoots: String?, certificate: String? = nil, privateKey: String? = nil) throws -> TLSContext {
+        var configuration = TLSConfiguration.client(trustRoots: trustRoots.map { .file($0) },
+                                                    certificateChain: certificate.map { .file($0) }, privateKey: privateKey.map { .file($0) })
+        configuration.sessionResumption = false
+        return try TLSContext(configuration: configuration)
     }
 
     /// One request with a body held in memory.
@@ -45,10 +59,12 @@ public struct AdminHTTPClient: Sendable {
     private func stream<Body: AsyncSequence & Sendable>(_ method: HTTPMethod, _ path: String, contentType: String?, headers extra: [(String, String)],
                                                         chunked: Bool, body: Body?, length: Int?) async throws -> Response
         where Body.Element == ByteBuffer {
+        let (tls, host) = (self.tls, self.host)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(TLSHandler(context: tls, serverHostname: host)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }

@@ -1,3 +1,4 @@
+import LPACore
 import LPASimKit
 
 /// What a ``ProvisioningLab`` runs: the fleet, the SM-DP+ (built in or external), the core's limits.
@@ -25,6 +26,9 @@ public struct LabConfiguration: Sendable {
     public var storeDataBlockSize = 255
     /// Start the simulated fleet; off when the devices come from elsewhere (e.g. `lpa-agent` processes).
     public var startsFleet = true
+    /// The lab core's admin API and console (nil: none), started by `adminStarter`.
+    public var admin: CoreConfiguration.Admin?
+    public var adminStarter: CoreAdminStarter?
 
     /// An operator's SM-DP+: its address (host[:port]) and the roots its TLS certificate chains to.
     public struct ExternalSMDP: Sendable, Hashable {

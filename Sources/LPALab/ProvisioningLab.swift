@@ -109,7 +109,8 @@ public final class ProvisioningLab: @unchecked Sendable {
         coreConfig.provisioning.returnTimeoutSeconds = max(60, Int(configuration.timeoutSeconds))
         coreConfig.provisioning.retryDelaySeconds = 2
         coreConfig.provisioning.operators = [OperatorEndpoint(smdpAddress: smdpAddress, trustedRoots: trustedRoots, maxConnections: 32)]
-        let core = CoreServer(configuration: coreConfig, logger: logger)
+        coreConfig.admin = configuration.admin
+        let core = CoreServer(configuration: coreConfig, logger: logger, admin: configuration.adminStarter)
         let coreAddress = try await core.start()
         self.core = core
 
@@ -164,6 +165,9 @@ public final class ProvisioningLab: @unchecked Sendable {
         started = Date()
         fleet.start()
     }
+
+    /// Where the core's admin API and console listen, when configured.
+    public var adminAddress: SocketAddress? { core?.adminAddress }
 
     /// Jobs by state, as the core's store has them.
     public func jobCounts() async -> [ProvisioningJob.State: Int] {

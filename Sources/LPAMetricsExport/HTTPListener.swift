@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,12 +21,14 @@ public final class HTTPListener: Sendable {
 
     public var port: Int { localAddress.port ?? 0 }
 
+    /// `server` builds each connection's channel (default: plain HTTP/1.1; LPAAdmin passes one with TLS).
     public static func start<Responder: HTTPResponderBuilder>(
-        router: Responder, host: String, port: Int, logger: Logger
+        router: Responder, host: String, port: Int, server: HTTPServerBuilder = .http1(), logger: Logger
     ) async throws -> HTTPListener where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         let (bound, continuation) = AsyncStream.makeStream(of: SocketAddress?.self)
         let app = Application(
             router: router,
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress)

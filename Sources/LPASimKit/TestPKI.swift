@@ -17,8 +17,9 @@ import Darwin
 ///
 /// | file | what |
 /// |---|---|
-/// | `fleet-ca.pem`, `fleet-ca.key` | self-signed CA of the terminal side: issues the device certificates and `edge.pem` |
+/// | `fleet-ca.pem`, `fleet-ca.key` | self-signed CA of the terminal side: issues the device certificates, `edge.pem` and `admin.pem` |
 /// | `edge.pem`, `edge.key` | lpa-edge TLS server towards terminals: serverAuth, SAN `localhost`, `127.0.0.1`, `::1` |
+/// | `admin.pem`, `admin.key` | lpa-core's admin API and console (HTTPS): serverAuth, the loopback SANs plus `adminNames` |
 /// | `devices/<EID>.pem`, `devices/<EID>.key` | one per device: clientAuth, subject CN = EID, serialNumber = IMEI, O = `ServerLPA Test Fleet` |
 /// | `devices.csv` | `eid,imei,iccid,model,cert,key`, paths relative to the directory |
 /// | `infra-ca.pem`, `infra-ca.key` | self-signed infrastructure CA: issues only the two certificates below |
@@ -51,6 +52,8 @@ public struct TestPKI: Sendable {
         public var edgeClientKey: URL { file("edge-client.key") }
         public var infrastructureCACertificate: URL { file("infra-ca.pem") }
         public var infrastructureCAKey: URL { file("infra-ca.key") }
+        public var adminCertificate: URL { file("admin.pem") }
+        public var adminKey: URL { file("admin.key") }
         public var devicesDirectory: URL { file(TestPKI.devicesDirectoryName) }
         public var devicesCSV: URL { file("devices.csv") }
 
@@ -64,7 +67,7 @@ public struct TestPKI: Sendable {
             [
                 fleetCACertificate, fleetCAKey, edgeCertificate, edgeKey, coreCertificate, coreKey,
                 edgeClientCertificate, edgeClientKey, infrastructureCACertificate, infrastructureCAKey,
-                devicesDirectory, devicesCSV,
+                adminCertificate, adminKey, devicesDirectory, devicesCSV,
             ]
         }
 
@@ -127,6 +130,7 @@ public struct TestPKI: Sendable {
         model: String = FleetIdentity.defaultModel,
         numbering: FleetIdentity.Numbering = .simulator,
         validityDays: Int = 825,
+        adminNames: [String] = [],
         overwrite: Bool = false,
         progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil
     ) throws(TestPKIError) -> TestPKI {
@@ -162,7 +166,8 @@ public struct TestPKI: Sendable {
         let infrastructure = try makeAuthority(
             layout, commonName: "ServerLPA Test Infrastructure CA", certificate: layout.infrastructureCACertificate,
             key: layout.infrastructureCAKey, curve: curve, notBefore: notBefore, notAfter: caNotAfter)
-        try makeServiceCertificates(layout, fleet: authority, infrastructure: infrastructure, curve: curve, notBefore: notBefore, notAfter: notAfter)
+        try makeServiceCertificates(layout, fleet: authority, infrastructure: infrastructure, curve: curve, notBefore: notBefore, notAfter: notAfter,
+                                    adminNames: adminNames)
 
         try createDirectory(layout.devicesDirectory)
         let template = DeviceCertificateTemplate(
@@ -227,13 +232,18 @@ public struct TestPKI: Sendable {
 
     private static func makeServiceCertificates(
         _ layout: Layout, fleet: CertificateAuthority, infrastructure: CertificateAuthority, curve: EllipticCurve,
-        notBefore: Date, notAfter: Date
+        notBefore: Date, notAfter: Date, adminNames: [String]
     ) throws(TestPKIError) {
         let loopback: [GeneralName] = [.dnsName("localhost"), .ipAddress([127, 0, 0, 1]), .ipAddress([UInt8](repeating: 0, count: 15) + [1])]
+        let extra: [GeneralName] = adminNames.map { name in
+            let octets = name.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
+            return octets.count == 4 && name.split(separator: ".").count == 4 ? .ipAddress(octets) : .dnsName(name)
+        }
         let services: [(name: String, certificate: URL, key: URL, usages: [ExtendedKeyUsage], names: [GeneralName], authority: CertificateAuthority)] = [
             ("lpa-edge", layout.edgeCertificate, layout.edgeKey, [.serverAuth], loopback, fleet),
             ("lpa-core", layout.coreCertificate, layout.coreKey, [.serverAuth], loopback + [.uri(InfrastructureRole.core)], infrastructure),
             ("lpa-edge", layout.edgeClientCertificate, layout.edgeClientKey, [.clientAuth], [.uri(InfrastructureRole.edge)], infrastructure),
+            ("lpa-core admin", layout.adminCertificate, layout.adminKey, [.serverAuth], loopback + extra, fleet),
         ]
         for service in services {
             let certificatePEM: String

@@ -281,6 +281,14 @@ public class SQLStore: Store, @unchecked Sendable {
         try await executor.read("activeJobs", ProvisioningJobTable.select("WHERE active = $1 ORDER BY created_at, id", [.bool(true)]))
     }
 
+    public func finishedJobs(states: [ProvisioningJob.State], finishedSince: Int64, limit: Int) async throws -> [ProvisioningJob] {
+        guard !states.isEmpty, limit > 0 else { return [] }
+        let placeholders = states.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
+        return try await executor.read("finishedJobs", ProvisioningJobTable.select(
+            "WHERE finished_at >= $1 AND state IN (\(placeholders)) ORDER BY finished_at DESC, id DESC LIMIT $2",
+            [.integer(finishedSince), .int(limit)] + states.map { .text($0.rawValue) }))
+    }
+
     public func jobCounts() async throws -> [ProvisioningJob.State: Int] {
         let rows = try await executor.read("jobCounts", SQLQuery(table: ProvisioningJobTable.name,
             "SELECT state, count(*) FROM provisioning_jobs GROUP BY state") {

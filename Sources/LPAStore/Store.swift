@@ -88,6 +88,8 @@ public protocol Store: Sendable {
     func activeJobs() async throws -> [ProvisioningJob]
     /// The number of jobs in each state.
     func jobCounts() async throws -> [ProvisioningJob.State: Int]
+    /// Jobs that ended in one of `states` at or after `finishedSince` (Unix seconds), newest first, at most `limit`.
+    func finishedJobs(states: [ProvisioningJob.State], finishedSince: Int64, limit: Int) async throws -> [ProvisioningJob]
 
     // MARK: eUICC notifications
 

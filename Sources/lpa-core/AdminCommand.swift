@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LPAAdminClient
 import LPACore
+import LPATLS
 import NIOCore
 import NIOHTTP1
 import Yams
@@ -12,6 +13,9 @@ struct Admin: AsyncParsableCommand {
         abstract: "Query and change a running lpa-core through its admin API.",
         discussion: """
             The token comes from --token or LPA_ADMIN_TOKEN; the address from --url (default http://127.0.0.1:8080).
+            An https:// URL verifies the server against --ca (a PEM file with the CA that issued the
+            admin certificate, e.g. the fleet-ca.pem of `lpa-sim pki init`); --client-cert and
+            --client-key present a client certificate when the admin listener asks for one.
 
             Examples:
               lpa-core admin models list
@@ -25,6 +29,7 @@ struct Admin: AsyncParsableCommand {
               lpa-core admin import fleet.csv
               lpa-core admin campaigns create --name "Pilot wave" --tag pilot --canary-share 0.05
               lpa-core admin campaigns list
+              lpa-core admin devices list --url https://core.example:8443 --ca pki/fleet-ca.pem
               lpa-core admin health                           # readiness, for container health checks
 
             Exit codes: 0 success, 1 the API refused (its error is printed), 2 bad arguments or unreachable API.
@@ -32,8 +37,17 @@ struct Admin: AsyncParsableCommand {
         subcommands: [Models.self, Rules.self, CountSettings.self, Devices.self, Jobs.self, ImportFleet.self, Campaigns.self, Health.self])
 
     struct Connection: ParsableArguments {
-        @Option(help: "Admin API base URL (plain HTTP).")
+        @Option(help: "Admin API base URL: https://host:port, or http://127.0.0.1:port on this machine.")
         var url: String = "http://127.0.0.1:8080"
+
+        @Option(help: "PEM file with the CA(s) the admin server's certificate chains to (needed with https).")
+        var ca: String?
+
+        @Option(help: "PEM file: client certificate to present over https.")
+        var clientCert: String?
+
+        @Option(help: "PEM file: the client certificate's private key.")
+        var clientKey: String?
 
         @Option(help: "Bearer token (default: $LPA_ADMIN_TOKEN).")
         var token: String?
@@ -42,8 +56,12 @@ struct Admin: AsyncParsableCommand {
         var json = false
 
         func client() throws -> AdminHTTPClient {
-            guard url.hasPrefix("http://") else { throw fail("--url must start with http://", code: 2) }
-            let rest = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+            let secure = url.hasPrefix("https://")
+            guard secure || url.hasPrefix("http://") else { throw fail("--url must start with https:// or http://", code: 2) }
+            if (clientCert == nil) != (clientKey == nil) { throw fail("--client-cert and --client-key go together", code: 2) }
+            if !secure, ca != nil || clientCert != nil { throw fail("--ca, --client-cert and --client-key need an https:// --url", code: 2) }
+            if secure, ca == nil { throw fail("--ca: name the PEM file of the CA that issued the admin certificate (e.g. pki/fleet-ca.pem)", code: 2) }
+            let rest = url.dropFirst(secure ? "https://".count : "http://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
             let host: String, port: Int
             if let colon = rest.lastIndex(of: ":") {
                 guard let p = Int(rest[rest.index(after: colon)...]) else { throw fail("--url: bad port in '\(url)'", code: 2) }
@@ -51,9 +69,18 @@ struct Admin: AsyncParsableCommand {
                 port = p
             } else {
                 host = rest
-                port = 80
+                port = secure ? 443 : 80
             }
-            return AdminHTTPClient(host: host, port: port, token: token ?? ProcessInfo.processInfo.environment["LPA_ADMIN_TOKEN"])
+            var tls: TLSContext?
+            if secure {
+                do {
+                    tls = try AdminHTTPClient.tlsContext(trustRoots: ca, certificate: clientCert, privateKey: clientKey)
+                } catch {
+                    throw fail("cannot load the TLS material (--ca, --client-cert, --client-key): \(error)", code: 2)
+                }
+            }
+            return AdminHTTPClient(host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port,
+                                   token: token ?? ProcessInfo.processInfo.environment["LPA_ADMIN_TOKEN"], tls: tls)
         }
 
         /// Calls the API; prints its error and exits 1 when it refuses.

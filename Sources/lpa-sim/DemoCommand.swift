@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import LPAAdmin
+import LPACore
+import LPACrypto
 import LPALab
 import LPASimKit
 import Logging
@@ -18,10 +21,16 @@ struct DemoCommand: AsyncParsableCommand {
             the terminal comes back on the new ICCID, which confirms the job. Ends with a table
             (or --json) and exits 1 when any terminal was not provisioned.
 
+            The core's operator console and admin API listen on 127.0.0.1 (--admin-port); the demo
+            prints the console's URL and one fresh token per role (admin, operate, read). With --keep
+            everything keeps running after the summary, the fleet sending heartbeats, until Ctrl-C:
+            open the console, start a campaign over the fleet and watch it.
+
             Examples:
               lpa-sim demo
               lpa-sim demo --terminals 1000 --link lte-m
               lpa-sim demo --json
+              lpa-sim demo --terminals 50 --keep --admin-port 8080
               lpa-sim demo --smdp-address smdp.operator.example --smdp-roots roots.pem --matching-id ABC-123
             """)
 
@@ -55,10 +64,25 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
 
+    @Flag(help: "Keep the SM-DP+, lpa-core, lpa-edge, the fleet and the console running after the summary, until SIGINT/SIGTERM.")
+    var keep = false
+
+    @Option(help: "Port of the core's admin API and console on 127.0.0.1 (0: any free port; the URL is printed).")
+    var adminPort: Int = 0
+
     func validate() throws {
         guard terminals > 0 else { throw ValidationError("--terminals must be positive") }
         guard LinkProfile.named(link) != nil else { throw ValidationError("--link must be one of \(LinkProfile.all.map(\.name).joined(separator: ", "))") }
         if (smdpAddress == nil) != (smdpRoots == nil) { throw ValidationError("--smdp-address and --smdp-roots go together") }
+        guard (0...65535).contains(adminPort) else { throw ValidationError("--admin-port must be a TCP port") }
+    }
+
+    /// A fresh token per role for this run: 24 random bytes, hex.
+    static func demoTokens() throws -> [CoreConfiguration.Admin.Token] {
+        try AdminRole.allCases.reversed().map { role in
+            let hex = try SecureRandom.bytes(count: 24).map { String(format: "%02x", $0) }.joined()
+            return CoreConfiguration.Admin.Token(name: "demo-\(role.rawValue)", role: role, token: hex)
+        }
     }
 
     func run() async throws {
@@ -77,6 +101,9 @@ struct DemoCommand: AsyncParsableCommand {
         if let smdpAddress, let smdpRoots {
             configuration.externalSMDP = .init(address: smdpAddress, trustedRootsFile: smdpRoots, matchingID: matchingId)
         }
+        let tokens = try Self.demoTokens()
+        configuration.admin = CoreConfiguration.Admin(host: "127.0.0.1", port: adminPort, tokens: tokens)
+        configuration.adminStarter = AdminServer.starter(metrics: nil)
         let lab = ProvisioningLab(configuration: configuration)
         do {
             try await lab.start(announce: { if !json { print($0) } })
@@ -85,6 +112,12 @@ struct DemoCommand: AsyncParsableCommand {
             await lab.stop()
             throw ExitCode(2)
         }
+        let console = "http://127.0.0.1:\(lab.adminAddress?.port ?? adminPort)/console/"
+        // On stderr with --json, so stdout stays one JSON object.
+        let announce: (String) -> Void = { line in if json { Console.error(line) } else { print(line) } }
+        announce("console: \(console)")
+        for token in tokens { announce("token (\(token.role.rawValue)): \(token.token)") }
+        fflush(nil)
         let summary = try await lab.waitForFleet { progress in
             guard !json else { return }
             Console.status(String(format: "%@ %5.0fs  provisioned %d/%d  failed %d  in flight %d  online %d",
@@ -92,8 +125,14 @@ struct DemoCommand: AsyncParsableCommand {
                                   progress.provisioned, progress.terminals, progress.failed, progress.inFlight, progress.online))
         }
         if !json { Console.endStatus() }
-        await lab.stop()
+        if !keep { await lab.stop() }
         print(json ? DemoReport.json(summary) : DemoReport.table(summary))
+        if keep {
+            announce("keeping the demo running; console: \(console) (Ctrl-C to stop)")
+            fflush(nil)
+            await ShutdownSignal.wait()
+            await lab.stop()
+        }
         if summary.provisioned < summary.terminals {
             Console.error("\(summary.terminals - summary.provisioned) of \(summary.terminals) terminals were not provisioned")
             throw ExitCode(1)

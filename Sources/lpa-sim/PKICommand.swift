@@ -19,8 +19,10 @@ extension PKICommand {
             abstract: "Write a fleet CA, service certificates and device certificates into a directory.",
             discussion: """
                 Files written into --dir (keys: unencrypted PKCS#8 PEM, mode 0600):
-                  fleet-ca.pem, .key       fleet CA: issues the device certificates and edge.pem
+                  fleet-ca.pem, .key       fleet CA: issues the device certificates, edge.pem and admin.pem
                   edge.pem, .key           lpa-edge server towards terminals: localhost, 127.0.0.1, ::1
+                  admin.pem, .key          lpa-core's admin API and console (HTTPS): localhost,
+                                           127.0.0.1, ::1 and every --admin-name
                   devices/<EID>.pem, .key  device client certificates
                   devices.csv              eid,imei,iccid,model,cert,key
                   infra-ca.pem, .key       infrastructure CA: issues only the two below
@@ -38,6 +40,7 @@ extension PKICommand {
                   lpa-sim pki init --dir pki --devices 10000
                   lpa-sim pki init --dir pki-bp --devices 50 --curve brainpoolP256r1 --force
                   lpa-sim pki init --dir pki --devices 5 --json
+                  lpa-sim pki init --dir pki --admin-name core.example --admin-name 10.0.0.5
 
                 Exit codes: 0 created; 64 invalid arguments; 70 key or certificate failure;
                 73 a PKI already exists in --dir (add --force); 74 file system error.
@@ -61,6 +64,9 @@ extension PKICommand {
 
         @Option(help: "EID prefix of the devices (89…, up to 30 digits; device n fills the rest and the check digits). A real eUICC's first 30 digits give device 0 that eUICC's EID.")
         var eidPrefix: String = FleetIdentity.Numbering.simulator.eidPrefix
+
+        @Option(help: "Extra DNS name or IPv4 address of the admin API certificate (repeatable).")
+        var adminName: [String] = []
 
         @Flag(help: "Replace an existing PKI in --dir.")
         var force = false
@@ -112,6 +118,7 @@ extension PKICommand {
                         eidPrefix: eidPrefix, tac: FleetIdentity.Numbering.simulator.tac,
                         iccidIssuerPrefix: FleetIdentity.Numbering.simulator.iccidIssuerPrefix),
                     validityDays: validityDays,
+                    adminNames: adminName,
                     overwrite: force,
                     progress: report
                 )
@@ -159,6 +166,7 @@ extension PKICommand {
                   infra CA      \(name(layout.infrastructureCACertificate)), \(name(layout.infrastructureCAKey))  (edge–core link only)
                   lpa-core      \(name(layout.coreCertificate)), \(name(layout.coreKey))  (server towards edges, role core)
                   edge → core   \(name(layout.edgeClientCertificate)), \(name(layout.edgeClientKey))  (client, CN lpa-edge, role edge)
+                  admin API     \(name(layout.adminCertificate)), \(name(layout.adminKey))  (server: localhost, 127.0.0.1, ::1\(adminName.map { ", " + $0 }.joined()))
                   devices       \(name(layout.devicesDirectory))/<EID>.pem, .key; inventory \(name(layout.devicesCSV))
                   tickets       ticket.key  (session-ticket secret shared by every lpa-edge)
                 """)

@@ -45,7 +45,8 @@ final class AdminHarness: Sendable {
             requirement: { smdpAddress: smdp.example, profileType: meter-data }
         """
 
-    init(metrics: PrometheusExport? = nil) async throws {
+    /// `tls` serves HTTPS (``clientTLS`` then reaches it); `host` is where the server listens.
+    init(metrics: PrometheusExport? = nil, host: String = "127.0.0.1", tls: CoreConfiguration.Admin.TLS? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lpa-admin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try StoreFactory.open(url: "sqlite://\(directory.path)/core.db")
@@ -56,9 +57,9 @@ final class AdminHarness: Sendable {
                             clock: { 1_800_000_000 })
         try await engine.start()
         try await engine.importLibraries(try LibraryDocument.parse(yaml: Self.library))
-        let settings = CoreConfiguration.Admin(host: "127.0.0.1", port: 0, tokens: Self.tokens.map {
+        let settings = CoreConfiguration.Admin(host: host, port: 0, tokens: Self.tokens.map {
             CoreConfiguration.Admin.Token(name: "\($0.key.rawValue)-holder", role: $0.key, token: $0.value)
-        })
+        }, tls: tls)
         // Campaign routes need a runner; no device is reachable, so nothing downloads in these tests.
         operators = OperatorDirectory(endpoints: [])
         let provisioning = ProvisioningService(store: store, es9: operators, links: { _ in nil }, clock: { 1_800_000_000 }, logger: logger)

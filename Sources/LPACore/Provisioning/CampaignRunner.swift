@@ -353,6 +353,12 @@ public actor CampaignRunner {
 
     // MARK: Selection
 
+    /// How many devices `campaign`'s selection holds now (what ``create(_:start:)`` would target).
+    /// Throws ``CampaignError/invalid(field:message:)`` like creating it would.
+    public func selectionSize(_ campaign: Campaign) async throws -> Int {
+        try await resolve(campaign, now: clock()).count
+    }
+
     /// The targets of `campaign`: registered devices matching every selection criterion, in terminal-id
     /// order; the first ``Campaign/canaryCount(of:)`` form the canary phase.
     func resolve(_ campaign: Campaign, now: Int64) async throws -> [CampaignTarget] {

@@ -25,6 +25,9 @@ public struct LabConfiguration: Sendable {
     public var storeDataBlockSize = 255
     /// Start the simulated fleet; off when the devices come from elsewhere (e.g. `lpa-agent` processes).
     public var startsFleet = true
+    /// A real eUICC identity (see `VirtualEUICC.Identity.load(from:)`): the fleet is one terminal whose EID is
+    /// the certificate's, carrying that identity unchanged instead of one minted under the lab's own EUM.
+    public var euiccIdentity: VirtualEUICC.Identity?
 
     /// An operator's SM-DP+: its address (host[:port]) and the roots its TLS certificate chains to.
     public struct ExternalSMDP: Sendable, Hashable {

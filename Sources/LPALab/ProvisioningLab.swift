@@ -40,11 +40,10 @@ public final class ProvisioningLab: @unchecked Sendable {
     public func start(announce: (String) -> Void = { _ in }) async throws {
         let workdir = configuration.workdir
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-        let pkiDir: String
+        let pkiDir = "\(workdir)/pki"
         if let real = configuration.euiccIdentity {
             // One terminal, numbered so that its EID is the real eUICC's.
             configuration.terminals = 1
-            pkiDir = "\(workdir)/pki-\(real.eid)"
             if (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.first?.identity.eid.value != real.eid {
                 announce("creating a test PKI for the terminal of eUICC \(real.eid) in \(pkiDir)")
                 try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)
@@ -54,7 +53,6 @@ public final class ProvisioningLab: @unchecked Sendable {
                 try TestPKI.create(at: URL(fileURLWithPath: pkiDir), devices: 1, numbering: numbering, overwrite: true)
             }
         } else {
-            pkiDir = "\(workdir)/pki"
             if (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.count ?? 0 < configuration.terminals {
                 announce("creating a test PKI with \(configuration.terminals) device certificates in \(pkiDir)")
                 try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)

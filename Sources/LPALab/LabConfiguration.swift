@@ -29,6 +29,9 @@ public struct LabConfiguration: Sendable {
     /// The lab core's admin API and console (nil: none), started by `adminStarter`.
     public var admin: CoreConfiguration.Admin?
     public var adminStarter: CoreAdminStarter?
+    /// A real eUICC identity (see `VirtualEUICC.Identity.load(from:)`): the fleet is one terminal whose EID is
+    /// the certificate's, carrying that identity unchanged instead of one minted under the lab's own EUM.
+    public var euiccIdentity: VirtualEUICC.Identity?
 
     /// An operator's SM-DP+: its address (host[:port]) and the roots its TLS certificate chains to.
     public struct ExternalSMDP: Sendable, Hashable {

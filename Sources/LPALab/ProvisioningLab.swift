@@ -16,7 +16,7 @@ import TerminalProtocol
 /// virtual eUICC — the whole S110–S150 flow, as `lpa-sim demo`, `lpa-sim bench provision` and the
 /// end-to-end tests run it.
 public final class ProvisioningLab: @unchecked Sendable {
-    public let configuration: LabConfiguration
+    public private(set) var configuration: LabConfiguration
     private let logger: Logger
 
     public private(set) var core: CoreServer?
@@ -39,13 +39,27 @@ public final class ProvisioningLab: @unchecked Sendable {
     /// Starts every part and the fleet; returns when the fleet has started connecting.
     public func start(announce: (String) -> Void = { _ in }) async throws {
         let workdir = configuration.workdir
-        let pkiDir = "\(workdir)/pki"
         try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        let pkiDir = "\(workdir)/pki"
+        // A folder from before the infrastructure CA existed is made anew.
         let pkiComplete = FileManager.default.fileExists(atPath: TestPKI.Layout(directory: URL(fileURLWithPath: pkiDir)).infrastructureCACertificate.path)
-        if !pkiComplete || (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.count ?? 0 < configuration.terminals {
-            announce("creating a test PKI with \(configuration.terminals) device certificates in \(pkiDir)")
-            try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)
-            try TestPKI.create(at: URL(fileURLWithPath: pkiDir), devices: configuration.terminals, overwrite: true)
+        if let real = configuration.euiccIdentity {
+            // One terminal, numbered so that its EID is the real eUICC's.
+            configuration.terminals = 1
+            if !pkiComplete || (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.first?.identity.eid.value != real.eid {
+                announce("creating a test PKI for the terminal of eUICC \(real.eid) in \(pkiDir)")
+                try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)
+                let numbering = FleetIdentity.Numbering(
+                    eidPrefix: String(real.eid.prefix(30)), tac: FleetIdentity.Numbering.simulator.tac,
+                    iccidIssuerPrefix: FleetIdentity.Numbering.simulator.iccidIssuerPrefix)
+                try TestPKI.create(at: URL(fileURLWithPath: pkiDir), devices: 1, numbering: numbering, overwrite: true)
+            }
+        } else {
+            if !pkiComplete || (try? TestPKI.load(from: URL(fileURLWithPath: pkiDir)))?.devices.count ?? 0 < configuration.terminals {
+                announce("creating a test PKI with \(configuration.terminals) device certificates in \(pkiDir)")
+                try FileManager.default.createDirectory(atPath: pkiDir, withIntermediateDirectories: true)
+                try TestPKI.create(at: URL(fileURLWithPath: pkiDir), devices: configuration.terminals, overwrite: true)
+            }
         }
 
         // The GSMA side: CI, EUM, eUICCs, SM-DP+ certificates.
@@ -143,12 +157,16 @@ public final class ProvisioningLab: @unchecked Sendable {
         // The fleet, each terminal with its own virtual eUICC.
         let devices = try FleetLoader.devices(inPKI: pkiDir, limit: configuration.terminals)
         var identities: [String: VirtualEUICC.Identity] = [:]
-        for device in devices {
-            let eid = device.identity.eid
-            do {
-                identities[eid] = try VirtualEUICC.Identity(pki: rsp, eid: try EID(eid))
-            } catch {
-                throw LabError("cannot make the eUICC of \(eid): \(error)")
+        if let real = configuration.euiccIdentity {
+            identities[real.eid] = real
+        } else {
+            for device in devices {
+                let eid = device.identity.eid
+                do {
+                    identities[eid] = try VirtualEUICC.Identity(pki: rsp, eid: try EID(eid))
+                } catch {
+                    throw LabError("cannot make the eUICC of \(eid): \(error)")
+                }
             }
         }
         let cards = identities

@@ -12,7 +12,7 @@ public struct ProfilePackage: Sendable, Hashable {
     /// `ProfileHeader.iccid`, as digits.
     public var iccid: String
     /// Whether `iccid` is written nibble-swapped as in EF.ICCID: a deviation some SM-DP+s show, reproduced by
-    /// the simulator on request. Reading never assumes it (see `init(headerOf:)`).
+    /// the simulator on request. `init(headerOf:)` sets it only when the value cannot be read in E.118 order.
     public var swapsHeaderICCID: Bool = false
     /// `ProfileHeader.profileType`.
     public var profileType: String

@@ -32,6 +32,11 @@ struct DemoCommand: AsyncParsableCommand {
               lpa-sim demo --json
               lpa-sim demo --terminals 50 --keep --admin-port 8080
               lpa-sim demo --smdp-address smdp.operator.example --smdp-roots roots.pem --matching-id ABC-123
+              lpa-sim demo --euicc euicc/ --smdp-address smdp.operator.example --smdp-roots roots.pem --matching-id ABC-123
+
+            With --euicc DIR the fleet is one terminal carrying the eUICC identity in DIR (SGP.26 file names:
+            CERT_EUICC_ECDSA_NIST|BRP and its SK_ key, CERT_EUM_ECDSA_…, CERT_CI_ECDSA_…; no CI or SM-DP+
+            keys), its certificate presented unchanged: any SGP.22 SM-DP+ that trusts that CI can serve it.
             """)
 
     @Option(help: "Number of simulated terminals.")
@@ -58,7 +63,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Matching ID to present to the external SM-DP+.")
     var matchingId: String?
 
-    @Flag(help: "Use brainpoolP256r1 for the RSP test PKI.")
+    @Option(help: "Folder with a real eUICC identity (SGP.26 file names); the fleet is then that one eUICC.")
+    var euicc: String?
+
+    @Flag(help: "Use brainpoolP256r1 for the RSP test PKI (and the _BRP identity of --euicc).")
     var brainpool = false
 
     @Flag(help: "Print the summary as one JSON object.")
@@ -98,6 +106,22 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.timeoutSeconds = timeout
         configuration.profileSize = profileSize
         configuration.brainpool = brainpool
+        if let euicc {
+            let identities: [VirtualEUICC.Identity]
+            do {
+                identities = try VirtualEUICC.Identity.load(from: URL(fileURLWithPath: euicc))
+            } catch {
+                Console.error("\(error)")
+                throw ExitCode(2)
+            }
+            let curve: EllipticCurve = brainpool ? .brainpoolP256r1 : .p256
+            guard let identity = identities.first(where: { $0.privateKey.curve == curve }) ?? (brainpool ? nil : identities.first) else {
+                Console.error("\(euicc) has no \(curve) eUICC identity")
+                throw ExitCode(2)
+            }
+            configuration.euiccIdentity = identity
+            configuration.terminals = 1
+        }
         if let smdpAddress, let smdpRoots {
             configuration.externalSMDP = .init(address: smdpAddress, trustedRootsFile: smdpRoots, matchingID: matchingId)
         }

@@ -54,7 +54,7 @@ struct SMDPCommand: AsyncParsableCommand {
     @Flag(help: "Answer Content-Type application/json without the charset (field deviation).")
     var noCharset = false
 
-    @Flag(help: "Answer a refused request with HTTP 500 instead of a Failed status code (field deviation).")
+    @Flag(name: .customLong("http-500-on-error"), help: "Answer a refused request with HTTP 500 instead of a Failed status code (field deviation).")
     var http500OnError = false
 
     @Option(help: "Log level.")

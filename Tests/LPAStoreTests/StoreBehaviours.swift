@@ -279,6 +279,13 @@ struct StoreBehaviours {
         XCTAssertEqual(history.map(\.id), ["job-2", "job-1"])
         let counts = try await store.jobCounts()
         XCTAssertEqual(counts, [.failed: 1, .queued: 1])
+        // Finished jobs by state and end time (the admin API's failure report).
+        let failedSince = try await store.finishedJobs(states: [.failed, .returnTimedOut], finishedSince: 20, limit: 10)
+        XCTAssertEqual(failedSince.map(\.id), ["job-1"])
+        let tooLate = try await store.finishedJobs(states: [.failed], finishedSince: 21, limit: 10)
+        XCTAssertEqual(tooLate, [])
+        let otherState = try await store.finishedJobs(states: [.confirmed, .cancelled], finishedSince: 0, limit: 10)
+        XCTAssertEqual(otherState, [])
         await assertStoreError(.invalidInput) {
             var unknown = job
             unknown.id = "job-unknown"

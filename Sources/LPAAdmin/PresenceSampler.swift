@@ -22,6 +22,7 @@ public actor PresenceSampler {
     private let clock: @Sendable () -> Int64
     private var ring: [Sample] = []
     private var task: Task<Void, Never>?
+    private var stopped = false
 
     public init(engine: CoreEngine, interval: Duration = .seconds(10), capacity: Int = 8640, logger: Logger,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
@@ -38,7 +39,7 @@ public actor PresenceSampler {
     }
 
     private func run() {
-        guard task == nil else { return }
+        guard task == nil, !stopped else { return }
         let interval = self.interval
         task = Task { [weak self] in
             while !Task.isCancelled {
@@ -48,7 +49,9 @@ public actor PresenceSampler {
         }
     }
 
+    /// Stops sampling for good (also when called before the task began).
     public func stop() {
+        stopped = true
         task?.cancel()
         task = nil
     }

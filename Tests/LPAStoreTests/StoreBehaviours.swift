@@ -285,7 +285,14 @@ struct StoreBehaviours {
         XCTAssertEqual(history.map(\.id), ["job-2", "job-1"])
         let counts = try await store.jobCounts()
         XCTAssertEqual(counts, [.failed: 1, .queued: 1])
-        await assertStoreError(.conflict) {
+        // Finished jobs by state and end time (the admin API's failure report).
+        let failedSince = try await store.finishedJobs(states: [.failed, .returnTimedOut], finishedSince: 20, limit: 10)
+        XCTAssertEqual(failedSince.map(\.id), ["job-1"])
+        let tooLate = try await store.finishedJobs(states: [.failed], finishedSince: 21, limit: 10)
+        XCTAssertEqual(tooLate, [])
+        let otherState = try await store.finishedJobs(states: [.confirmed, .cancelled], finishedSince: 0, limit: 10)
+        XCTAssertEqual(otherState, [])
+                await assertStoreError(.conflict) {
             var unknown = job
             unknown.id = "job-unknown"
             try await store.saveJob(unknown, from: .failed)

@@ -292,7 +292,7 @@ struct StoreBehaviours {
         XCTAssertEqual(tooLate, [])
         let otherState = try await store.finishedJobs(states: [.confirmed, .cancelled], finishedSince: 0, limit: 10)
         XCTAssertEqual(otherState, [])
-                await assertStoreError(.conflict) {
+        await assertStoreError(.conflict) {
             var unknown = job
             unknown.id = "job-unknown"
             try await store.saveJob(unknown, from: .failed)

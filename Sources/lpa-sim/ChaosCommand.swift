@@ -27,7 +27,9 @@ struct ChaosCommand: AsyncParsableCommand {
             terminals, confirmed, failed, stuck, false_failures (failed or timed-out jobs: nothing injects
             failures), double_installs (eUICCs holding more than one profile, or with more than one install
             confirmed at the SM-DP+), jobs_run_by_two_cores (jobs whose load or challenge two cores drove, from
-            the cores' logs), false_offline (terminals recorded offline although the fleet never stopped),
+            the cores' logs), false_offline (terminals shown offline at the end although the whole fleet is
+            connected), offline_transitions (offline changes recorded during the run: a terminal cut off by an
+            edge restart for longer than its miss limit counts here, rightly),
             recovery_s (from the end of the last fault to settlement). Exit status 1 when any of stuck,
             false_failures, double_installs, jobs_run_by_two_cores or false_offline is not 0.
 
@@ -138,9 +140,11 @@ struct ChaosCommand: AsyncParsableCommand {
             - {smdpAddress: "\(smdpAddress)", trustedRoots: {file: "\(ciFile)"}, maxConnections: 32}
         presence: {reportDelaySeconds: 10, graceSeconds: 10, sweepSeconds: 1}
         """.write(toFile: "\(dir)/core.yaml", atomically: true, encoding: .utf8)
-        // The edges report heartbeat counts every 5 s; the cores allow 10 s for a report to arrive.
+        // The edges report heartbeat counts every 5 s (the cores allow 10 s for a report to arrive) and serve
+        // their metrics on ports the OS picks.
         try """
         heartbeat: {countWindowSeconds: 5}
+        metrics: {port: 0}
         """.write(toFile: "\(dir)/edge.yaml", atomically: true, encoding: .utf8)
         if let runAs { try ChaosTopology.giveTree(dir, to: runAs) }
 
@@ -242,8 +246,8 @@ struct ChaosCommand: AsyncParsableCommand {
             }
             report.falseFailures += jobs.filter { $0.state == .failed || $0.state == .returnTimedOut }.count
             if cards.profileCount(eid: eid) > 1 || (installed[eid]?.count ?? 0) > 1 { report.doubleInstalls += 1 }
-            let changes = try await store.presenceChanges(terminalID: eid, limit: 1000)
-            if changes.contains(where: { $0.to == .offline }) { report.falseOffline += 1 }
+            if try await store.presence(terminalID: eid)?.state == .offline { report.falseOffline += 1 }
+            report.offlineTransitions += try await store.presenceChanges(terminalID: eid, limit: 1000).filter { $0.to == .offline }.count
         }
         report.jobsRunByTwoCores = topology.jobsDrivenByTwoCores()
         report.recoverySeconds = (max(0, settledAt.timeIntervalSince(lastFaultEnd)) * 10).rounded() / 10
@@ -287,6 +291,7 @@ struct ChaosReport: Encodable {
     var doubleInstalls = 0
     var jobsRunByTwoCores = 0
     var falseOffline = 0
+    var offlineTransitions = 0
     var recoverySeconds = 0.0
     var seconds = 0.0
     var conditions = ""
@@ -299,6 +304,7 @@ struct ChaosReport: Encodable {
         case doubleInstalls = "double_installs"
         case jobsRunByTwoCores = "jobs_run_by_two_cores"
         case falseOffline = "false_offline"
+        case offlineTransitions = "offline_transitions"
         case recoverySeconds = "recovery_s"
     }
 

@@ -109,8 +109,9 @@ public final class EdgeServer: Service, Sendable {
     /// True from the moment ``stop()`` begins: no new terminal is admitted.
     public var isDraining: Bool { state.withLockedValue { $0.draining } }
 
-    /// Stops accepting, asks every terminal to leave with `SHUTTING_DOWN`, waits up to
-    /// `drainSeconds` for them to go, closes the rest, and reports the last counting window.
+    /// Stops accepting; asks each terminal to leave with `SHUTTING_DOWN` once no core request to it is waiting
+    /// for an answer (running APDU exchanges finish), within `drainSeconds` in all; then closes what is left
+    /// and reports the last counting window.
     public func stop() async {
         let (server, task, children) = state.withLockedValue { s -> (Channel?, RepeatedTask?, [Channel]) in
             s.draining = true
@@ -122,10 +123,22 @@ public final class EdgeServer: Service, Sendable {
         task?.cancel()
         try? await server?.close()
         environment.logger.info("draining", metadata: ["connections": "\(children.count)"])
-        for handle in environment.sessions.all {
-            _ = handle.disconnect(reason: .shuttingDown, text: "edge is shutting down; reconnect elsewhere")
-        }
         let deadline = NIODeadline.now() + .nanoseconds(Int64(environment.configuration.drainSeconds * 1e9))
+        var waiting = environment.sessions.all
+        while true {
+            let overdue = NIODeadline.now() >= deadline
+            var busy: [TerminalSessionHandle] = []
+            for handle in waiting {
+                if handle.isExchanging && !overdue {
+                    busy.append(handle)
+                } else {
+                    _ = handle.disconnect(reason: .shuttingDown, text: "edge is shutting down; reconnect elsewhere")
+                }
+            }
+            waiting = busy
+            if waiting.isEmpty { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
         while connectionCount > 0, NIODeadline.now() < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOConcurrencyHelpers
 import TerminalProtocol
 
 /// Errors of requests sent to a terminal.
@@ -46,6 +47,18 @@ public final class TerminalSessionHandle: Sendable {
     /// The largest frame the terminal accepts (announced in Hello; the protocol default when it announced none).
     public let maximumFrameLength: Int
     private let handler: NIOLoopBound<TerminalSessionHandler>
+    /// Core requests to the terminal (APDU batches, channel opens and closes) waiting for its answer.
+    private let exchanges = NIOLockedValueBox(0)
+
+    /// Whether a core request to the terminal is waiting for its answer (a drain lets it finish).
+    public var isExchanging: Bool { exchanges.withLockedValue { $0 > 0 } }
+
+    /// Counts `future` as an exchange in flight until it completes.
+    private func counted<T>(_ future: EventLoopFuture<T>) -> EventLoopFuture<T> {
+        exchanges.withLockedValue { $0 += 1 }
+        future.whenComplete { _ in self.exchanges.withLockedValue { $0 -= 1 } }
+        return future
+    }
 
     init(terminalID: String, sessionID: String, identity: Identity, remoteAddress: String, maximumFrameLength: Int = TerminalProtocolLimits.default.maximumFrameLength,
          handler: TerminalSessionHandler, eventLoop: EventLoop) {
@@ -81,32 +94,32 @@ public final class TerminalSessionHandle: Sendable {
 
     /// Runs an APDU batch on the terminal's card and returns its result.
     public func transmit(_ batch: ApduBatch, timeout: TimeAmount = .seconds(120)) -> EventLoopFuture<ApduBatchResult> {
-        eventLoop.flatSubmit {
+        counted(eventLoop.flatSubmit {
             self.handler.value.request(.apduBatch(batch), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
                 guard case .apduBatchResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
                 return r
             }
-        }
+        })
     }
 
     /// Opens a logical channel on the terminal's card and selects `aid` on it.
     public func openChannel(aid: [UInt8], timeout: TimeAmount = .seconds(60)) -> EventLoopFuture<ChannelOpenResult> {
-        eventLoop.flatSubmit {
+        counted(eventLoop.flatSubmit {
             self.handler.value.request(.channelOpen(ChannelOpen(requestID: 0, aid: aid)), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
                 guard case .channelOpenResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
                 return r
             }
-        }
+        })
     }
 
     /// Closes a logical channel on the terminal's card.
     public func closeChannel(_ channel: UInt8, timeout: TimeAmount = .seconds(60)) -> EventLoopFuture<ChannelCloseResult> {
-        eventLoop.flatSubmit {
+        counted(eventLoop.flatSubmit {
             self.handler.value.request(.channelClose(ChannelClose(requestID: 0, channel: channel)), timeout: timeout, eventLoop: self.eventLoop).flatMapThrowing { frame in
                 guard case .channelCloseResult(let r) = frame else { throw TerminalSessionError.sessionClosed(terminalID: self.terminalID) }
                 return r
             }
-        }
+        })
     }
 
     /// Ends the session with a Goodbye carrying `reason`.

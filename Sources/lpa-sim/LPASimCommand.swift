@@ -12,5 +12,5 @@ struct LPASimCommand: AsyncParsableCommand {
               lpa-sim fleet --pki pki --edge 127.0.0.1:8443 --duration 60
               lpa-sim bench edge --terminals 10000 --peer mosquitto
             """,
-        subcommands: [DemoCommand.self, PKICommand.self, FleetCommand.self, SMDPCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, PKICommand.self, FleetCommand.self, SMDPCommand.self, BenchCommand.self, ChaosCommand.self])
 }

@@ -35,7 +35,8 @@ public struct DownloadRunner: Sendable {
         }
     }
 
-    /// Download attempts after which reachability failures fail the job instead of pausing it.
+    /// Download attempts after which SM-DP+ reachability failures fail the job instead of pausing it (a terminal
+    /// that cannot be reached pauses the job whatever the attempt).
     public static let maximumTransientAttempts = 5
 
     let store: any Store
@@ -468,7 +469,7 @@ struct Session {
         }
         job.errorCode = error.code
         job.errorText = error.description
-        if error.isTransient && job.attempt < DownloadRunner.maximumTransientAttempts {
+        if error.isTransient && (job.attempt < DownloadRunner.maximumTransientAttempts || error.isTerminalUnreachable) {
             // Reachability, not protocol: keep the saved step; the next run resumes from it.
             logger.notice("job paused until its device or SM-DP+ is reachable", metadata: ["state": "\(job.state.rawValue)"])
             job.updatedAt = runner.clock()

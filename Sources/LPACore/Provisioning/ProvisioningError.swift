@@ -23,6 +23,12 @@ public struct ProvisioningError: Error, Sendable, Hashable, CustomStringConverti
         ["provisioning.transport", "terminal.offline", "OPERATOR_TRANSPORT", "OPERATOR_TIMEOUT"].contains(code)
     }
 
+    /// Failures to reach the terminal (its session dropped, it moved to another edge or core): the job waits for
+    /// the device however often that happens, since no download attempt was spent at the SM-DP+ on it.
+    public var isTerminalUnreachable: Bool {
+        ["provisioning.transport", "terminal.offline"].contains(code)
+    }
+
     /// Wraps any error met in `step`, keeping the code of the known kinds.
     static func wrap(_ error: any Error, step: String, cancelReason: CancelSessionReason = .undefinedReason) -> ProvisioningError {
         if let known = error as? ProvisioningError { return known }

@@ -68,8 +68,12 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`, standard output and error appended to `logPath`;
     /// with `pipes`, standard input and output are those pipes instead (errors still go to the log).
+    /// With `user` (a user name, Linux with `setpriv`), the process runs as that user and its primary group, with
+    /// no supplementary groups: `setpriv` changes the ids and executes the server itself, so ``pid`` is the
+    /// server's and a SIGKILL reaches it.
     public static func launch(
-        name: String, executable: String, arguments: [String], logPath: String, pipes: (input: Pipe, output: Pipe)? = nil
+        name: String, executable: String, arguments: [String], logPath: String, pipes: (input: Pipe, output: Pipe)? = nil,
+        user: String? = nil
     ) async throws -> ServerProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw LaunchError(description: "\(name): \(executable) is not an executable file")
@@ -82,8 +86,14 @@ public final class ServerProcess: @unchecked Sendable {
         let setpriv = "/usr/bin/setpriv"
         if FileManager.default.isExecutableFile(atPath: setpriv) {
             process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+            var ids: [String] = []
+            if let user {
+                guard let entry = getpwnam(user) else { throw LaunchError(description: "\(name): no user '\(user)'") }
+                ids = ["--reuid=\(entry.pointee.pw_uid)", "--regid=\(entry.pointee.pw_gid)", "--clear-groups"]
+            }
+            process.arguments = ["--pdeathsig", "KILL"] + ids + ["--", executable] + arguments
         } else {
+            if user != nil { throw LaunchError(description: "\(name): running as another user needs \(setpriv)") }
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }

@@ -3,6 +3,7 @@ import LPACore
 import LPADomain
 import LPAStore
 import NIOConcurrencyHelpers
+import TerminalProtocol
 import XCTest
 
 /// Several cores on one store: one driver per job (claims and compare-and-set saves), the device's return
@@ -64,6 +65,28 @@ final class FailoverTests: XCTestCase {
         let result = await runner.drive(try XCTUnwrap(atB), device: h.device, link: h.link)
         XCTAssertFalse(result.stoppedByConflict)
         XCTAssertEqual(result.job.state, .awaitingReturn, result.job.errorText ?? "")
+        XCTAssertEqual(h.card.profiles.count, 1)
+        await h.close()
+    }
+
+    /// A terminal that keeps moving between edges and cores (every move drops its link) keeps its job paused,
+    /// however many times: losing the terminal is not a failure of the download.
+    func testATerminalLostMoreOftenThanTheAttemptLimitKeepsItsJobPaused() async throws {
+        struct UnreachableLink: EUICCLink {
+            func openChannel(aid: [UInt8]) async throws -> UInt8 { throw EUICCLinkError("terminal.offline", "terminal moved") }
+            func transmit(_ apdus: [[UInt8]], channel: UInt8) async throws -> ApduBatchResult { throw EUICCLinkError("terminal.offline", "terminal moved") }
+            func closeChannel(_ channel: UInt8) async throws {}
+        }
+        let h = try await ProvisioningHarness.make()
+        var job = try await h.newJob()
+        for _ in 0..<(DownloadRunner.maximumTransientAttempts + 3) {
+            job = await h.runner().run(job, device: h.device, link: UnreachableLink())
+            XCTAssertTrue(job.state.isActive, "\(job.state): \(job.errorText ?? "")")
+        }
+        XCTAssertGreaterThan(job.attempt, DownloadRunner.maximumTransientAttempts)
+        let stored = try await h.store.job(id: job.id)
+        job = await h.runner().run(try XCTUnwrap(stored), device: h.device, link: h.link)
+        XCTAssertEqual(job.state, .awaitingReturn, job.errorText ?? "")
         XCTAssertEqual(h.card.profiles.count, 1)
         await h.close()
     }

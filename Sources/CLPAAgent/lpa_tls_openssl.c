@@ -153,7 +153,8 @@ static int tls_connect(void *ctx, const char *host, uint16_t port) {
     t->ssl = SSL_new(t->ssl_ctx);
     if (!t->ssl || SSL_set_fd(t->ssl, t->fd) != 1) goto fail;
     if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
+        /* Without the IP check only the chain would be verified: refuse to connect instead. */
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) != 1) goto fail;
     } else {
         SSL_set_tlsext_host_name(t->ssl, name);
         if (SSL_set1_host(t->ssl, name) != 1) goto fail;

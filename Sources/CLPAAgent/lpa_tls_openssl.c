@@ -194,7 +194,8 @@ static int tls_connect(void *ctx, const char *host, uint16_t port) {
     /* A session the server no longer accepts costs nothing: the handshake becomes a full one. */
     if (t->session && SSL_set_session(t->ssl, t->session) != 1) ERR_clear_error();
     if (is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
+        /* Without the IP check only the chain would be verified: refuse to connect instead. */
+        if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) != 1) goto fail;
     } else {
         SSL_set_tlsext_host_name(t->ssl, name);
         if (SSL_set1_host(t->ssl, name) != 1) goto fail;

@@ -1,6 +1,7 @@
 import Foundation
 import LPAConfig
 import LPAOperator
+import LPAStore
 import LPATLS
 import NIOCore
 
@@ -18,13 +19,64 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
     public var nodeID: String = ProcessInfo.processInfo.hostName
     /// Profile downloads (S120–S150): limits, timeouts and the SM-DP+ endpoints.
     public var provisioning = Provisioning()
+    /// How much per-event history the store keeps, and how abandoned fleet imports are cleared.
+    public var retention = Retention()
     /// The admin HTTP API; nil (no `admin` section) serves none.
     public var admin: Admin?
     /// Signed job events POSTed to the operator's endpoints; nil (no `webhooks` section) sends none.
     public var webhooks: Webhooks?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, store, libraries, presence, nodeID, provisioning, admin, webhooks
+        case listen, tls, store, libraries, presence, nodeID, provisioning, retention, admin, webhooks
+    }
+
+    public struct Retention: Codable, Sendable, Equatable {
+        /// Newest registration attempts kept per terminal (0: all) …
+        public var registrationAttemptsPerTerminal: Int = 100
+        /// … and none older than this (0: no age limit).
+        public var registrationAttemptMaxAgeDays: Int = 30
+        /// Newest online/offline changes kept per terminal (0: all) …
+        public var presenceChangesPerTerminal: Int = 100
+        /// … and none older than this (0: no age limit).
+        public var presenceChangeMaxAgeDays: Int = 30
+        /// Finished provisioning jobs are removed this long after their last change (0: kept).
+        public var finishedJobMaxAgeDays: Int = 365
+        /// Delivered and dead webhook deliveries are removed this long after they finished (0: kept).
+        public var webhookDeliveryMaxAgeDays: Int = 30
+        /// How often the sweep trims (and looks for abandoned imports).
+        public var sweepSeconds: Int = 60
+        /// A fleet import still staging this long after it began is abandoned: rejected and its rows
+        /// removed. On SQLite every staging import found at start is abandoned (one process owns the file).
+        public var abandonedImportSeconds: Int = 3600
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case registrationAttemptsPerTerminal, registrationAttemptMaxAgeDays, presenceChangesPerTerminal, presenceChangeMaxAgeDays
+            case finishedJobMaxAgeDays, webhookDeliveryMaxAgeDays, sweepSeconds, abandonedImportSeconds
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            let c = try ConfigurationDecoding.container(decoder, CodingKeys.self)
+            let d = Self()
+            registrationAttemptsPerTerminal = try c.decodeIfPresent(Int.self, forKey: .registrationAttemptsPerTerminal) ?? d.registrationAttemptsPerTerminal
+            registrationAttemptMaxAgeDays = try c.decodeIfPresent(Int.self, forKey: .registrationAttemptMaxAgeDays) ?? d.registrationAttemptMaxAgeDays
+            presenceChangesPerTerminal = try c.decodeIfPresent(Int.self, forKey: .presenceChangesPerTerminal) ?? d.presenceChangesPerTerminal
+            presenceChangeMaxAgeDays = try c.decodeIfPresent(Int.self, forKey: .presenceChangeMaxAgeDays) ?? d.presenceChangeMaxAgeDays
+            finishedJobMaxAgeDays = try c.decodeIfPresent(Int.self, forKey: .finishedJobMaxAgeDays) ?? d.finishedJobMaxAgeDays
+            webhookDeliveryMaxAgeDays = try c.decodeIfPresent(Int.self, forKey: .webhookDeliveryMaxAgeDays) ?? d.webhookDeliveryMaxAgeDays
+            sweepSeconds = try c.decodeIfPresent(Int.self, forKey: .sweepSeconds) ?? d.sweepSeconds
+            abandonedImportSeconds = try c.decodeIfPresent(Int.self, forKey: .abandonedImportSeconds) ?? d.abandonedImportSeconds
+        }
+
+        /// The store's policy for these settings.
+        public var policy: RetentionPolicy {
+            RetentionPolicy(
+                registrationAttemptsPerTerminal: registrationAttemptsPerTerminal, registrationAttemptMaxAgeSeconds: Int64(registrationAttemptMaxAgeDays) * 86_400,
+                presenceChangesPerTerminal: presenceChangesPerTerminal, presenceChangeMaxAgeSeconds: Int64(presenceChangeMaxAgeDays) * 86_400,
+                finishedJobMaxAgeSeconds: Int64(finishedJobMaxAgeDays) * 86_400,
+                finishedWebhookDeliveryMaxAgeSeconds: Int64(webhookDeliveryMaxAgeDays) * 86_400)
+        }
     }
 
     public struct Listen: Codable, Sendable, Equatable {
@@ -163,6 +215,7 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         store = try c.decodeIfPresent(String.self, forKey: .store) ?? d.store
         libraries = try c.decodeIfPresent(String.self, forKey: .libraries) ?? d.libraries
         presence = try c.decodeIfPresent(Presence.self, forKey: .presence) ?? d.presence
+        retention = try c.decodeIfPresent(Retention.self, forKey: .retention) ?? d.retention
         nodeID = try c.decodeIfPresent(String.self, forKey: .nodeID) ?? d.nodeID
         admin = try c.decodeIfPresent(Admin.self, forKey: .admin)
         webhooks = try c.decodeIfPresent(Webhooks.self, forKey: .webhooks)
@@ -187,6 +240,14 @@ public struct CoreConfiguration: ConfigurationFile, Equatable {
         guard presence.defaultIntervalSeconds > 0 else { throw fail("presence.defaultIntervalSeconds: must be positive") }
         guard presence.reportDelaySeconds >= 0, presence.graceSeconds >= 0 else {
             throw fail("presence.reportDelaySeconds and presence.graceSeconds: must not be negative")
+        }
+        let r = retention
+        guard [r.registrationAttemptsPerTerminal, r.registrationAttemptMaxAgeDays, r.presenceChangesPerTerminal, r.presenceChangeMaxAgeDays,
+               r.finishedJobMaxAgeDays, r.webhookDeliveryMaxAgeDays].allSatisfy({ $0 >= 0 }) else {
+            throw fail("retention: limits must not be negative (0 keeps everything)")
+        }
+        guard r.sweepSeconds > 0, r.abandonedImportSeconds > 0 else {
+            throw fail("retention.sweepSeconds and retention.abandonedImportSeconds: must be positive")
         }
         try admin?.validate()
         try webhooks?.validate()

@@ -65,6 +65,9 @@ public actor CoreEngine {
     private var countPolicy = CountSettingPolicy([])
     /// terminal id → (model, interval, history limit, settings version) of registered devices.
     private var settingsCache: [String: (model: String, interval: Int, limit: Int, version: UInt32)] = [:]
+    /// Settings pushes under way, one per terminal (a newer push cancels the older one).
+    private var pushes: [String: (id: UInt64, task: Task<Void, Never>)] = [:]
+    private var nextPushID: UInt64 = 0
 
     public init(store: any Store, presencePolicy: OnlineDictionary.Policy, control: any TerminalControl,
                 logger: Logger, clock: @escaping @Sendable () -> Int64) {
@@ -155,7 +158,9 @@ public actor CoreEngine {
     }
 
     /// Claims 3–5: stores the windows, updates the online dictionary, applies the count-setting
-    /// tables (pushing changed intervals to terminals) and trims history beyond each limit.
+    /// tables and trims history beyond each limit. Changed settings are pushed to the terminals in
+    /// tasks of their own: a terminal that does not take them (slow, stalled, gone) never delays or
+    /// fails the report, and the others' windows are stored regardless.
     public func reportHeartbeats(_ reports: [HeartbeatReport]) async throws {
         guard !reports.isEmpty else { return }
         try await store.appendHeartbeatWindows(reports.map {
@@ -182,14 +187,40 @@ public actor CoreEngine {
                     "terminal": "\(report.terminalID)", "count": "\(report.count)",
                     "interval": "\(current.interval)→\(chosen.heartbeatIntervalSeconds)", "history_limit": "\(chosen.historyLimit)",
                 ])
-                do {
-                    try await control.pushSettings(terminalID: report.terminalID, settings: settings)
-                } catch {
-                    logger.warning("settings not delivered; the terminal gets them at its next registration",
-                                   metadata: ["terminal": "\(report.terminalID)", "error": "\(error)"])
-                }
+                push(settings, to: report.terminalID)
             }
             _ = try await store.trimHeartbeatHistory(terminalID: report.terminalID, keep: limit)
+        }
+    }
+
+    /// Pushes `settings` to a terminal in a task of its own, replacing a push to it still under way.
+    private func push(_ settings: TerminalSettings, to terminalID: String) {
+        pushes[terminalID]?.task.cancel()
+        nextPushID &+= 1
+        let id = nextPushID
+        let control = self.control
+        let logger = self.logger
+        let task = Task {
+            do {
+                try await control.pushSettings(terminalID: terminalID, settings: settings)
+            } catch {
+                logger.warning("settings not delivered; the terminal gets them at its next registration",
+                               metadata: ["terminal": "\(terminalID)", "error": "\(error)"])
+            }
+            self.pushEnded(terminalID, id: id)
+        }
+        pushes[terminalID] = (id, task)
+    }
+
+    private func pushEnded(_ terminalID: String, id: UInt64) {
+        if pushes[terminalID]?.id == id { pushes.removeValue(forKey: terminalID) }
+    }
+
+    /// Waits until the settings pushes started so far have ended (delivered or not).
+    public func settingsPushesSettled() async {
+        // Each push removes itself before its task ends.
+        while let entry = pushes.values.first {
+            await entry.task.value
         }
     }
 

@@ -52,6 +52,7 @@ public final class CoreServer: Service, Sendable {
         let store = try StoreFactory.open(url: configuration.store, logger: logger)
         do {
             try await store.migrate()
+            try await abandonInterruptedImports(store, atStart: true)
             let engine = CoreEngine(store: store, presencePolicy: configuration.presencePolicy, control: directory, logger: logger, clock: clock)
             try await engine.start()
             if !configuration.libraries.isEmpty {
@@ -107,16 +108,23 @@ public final class CoreServer: Service, Sendable {
                         logger.info("edge disconnected", metadata: ["edge": "\(connection.remoteNodeID)", "terminals": "\(lost.count)"])
                     }
                 })
+            let retentionPeriod = UInt64(configuration.retention.sweepSeconds)
             let period = UInt64(configuration.presence.sweepSeconds)
             let tickSeconds = UInt64(configuration.provisioning.tickSeconds)
             let sweep = Task {
                 var elapsed: UInt64 = 0
+                var sinceRetention: UInt64 = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: tickSeconds * 1_000_000_000)
                     if Task.isCancelled { break }
                     elapsed += tickSeconds
+                    sinceRetention += tickSeconds
                     await provisioning.tick()
                     await campaigns.tick()
+                    if sinceRetention >= retentionPeriod {
+                        sinceRetention = 0
+                        await self.sweepRetention(store)
+                    }
                     guard elapsed >= period else { continue }
                     elapsed = 0
                     do { try await engine.sweepPresence() } catch {
@@ -131,6 +139,41 @@ public final class CoreServer: Service, Sendable {
             await webhooks.running.withLockedValue { s in defer { s = nil }; return s }?.stop()
             try? await store.close()
             throw error
+        }
+    }
+
+    /// Trims per-event history to ``CoreConfiguration/retention`` and clears abandoned imports; logs
+    /// what it removed. Errors are logged, not thrown: the next sweep tries again.
+    public func sweepRetention(_ store: any Store) async {
+        do {
+            let trim = try await store.trimHistory(configuration.retention.policy, now: clock())
+            if trim.total > 0 {
+                logger.info("history trimmed", metadata: [
+                    "registration_attempts": "\(trim.registrationAttempts)", "presence_changes": "\(trim.presenceChanges)",
+                    "jobs": "\(trim.jobs)", "webhook_deliveries": "\(trim.webhookDeliveries)",
+                ])
+            }
+            try await abandonInterruptedImports(store, atStart: false)
+        } catch {
+            logger.error("retention sweep failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Rejects fleet imports left `staging` by an interrupted process and removes their rows: on
+    /// SQLite at start every one of them (one process owns the file), otherwise those older than
+    /// `retention.abandonedImportSeconds` (another core may be importing right now).
+    private func abandonInterruptedImports(_ store: any Store, atStart: Bool) async throws {
+        let now = clock()
+        let exclusive: Bool
+        switch try? StoreLocation(configuration.store) {
+        case .sqliteFile, .sqliteMemory: exclusive = true
+        default: exclusive = false
+        }
+        let cutoff = atStart && exclusive ? now + 1 : now - Int64(configuration.retention.abandonedImportSeconds)
+        let abandoned = try await store.abandonFleetImports(createdBefore: cutoff, at: now)
+        for id in abandoned {
+            logger.warning("fleet import abandoned: it was still staging (interrupted); rejected and its rows removed",
+                           metadata: ["import": "\(id)", "code": "IMPORT_INTERRUPTED"])
         }
     }
 

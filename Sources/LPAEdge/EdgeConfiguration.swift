@@ -129,8 +129,12 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         public var writeBufferLowWaterBytes: Int = 16 * 1024
         /// Seconds a terminal has after the TLS handshake to send Hello.
         public var helloTimeoutSeconds: Double = 15
+        /// Seconds a session the edge ends (Reject or Goodbye) stays open for that last frame to be
+        /// written; then it is closed whether the terminal read it or not.
+        public var closeTimeoutSeconds: Double = 2
         enum CodingKeys: String, CodingKey, CaseIterable {
             case maxConnections, handshakesPerSecondPerAddress, handshakeBurstPerAddress, maxFrameBytes, writeBufferHighWaterBytes, writeBufferLowWaterBytes, helloTimeoutSeconds
+            case closeTimeoutSeconds
         }
 
         public init() {}
@@ -145,6 +149,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             writeBufferHighWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferHighWaterBytes) ?? d.writeBufferHighWaterBytes
             writeBufferLowWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferLowWaterBytes) ?? d.writeBufferLowWaterBytes
             helloTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .helloTimeoutSeconds) ?? d.helloTimeoutSeconds
+            closeTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .closeTimeoutSeconds) ?? d.closeTimeoutSeconds
         }
     }
 
@@ -236,6 +241,9 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         }
         guard limits.writeBufferLowWaterBytes < limits.writeBufferHighWaterBytes else {
             throw fail("limits.writeBufferLowWaterBytes: must be below writeBufferHighWaterBytes")
+        }
+        guard limits.closeTimeoutSeconds > 0, limits.closeTimeoutSeconds <= 300 else {
+            throw fail("limits.closeTimeoutSeconds: must be above 0 and at most 300")
         }
         guard heartbeat.defaultIntervalSeconds > 0 else { throw fail("heartbeat.defaultIntervalSeconds: must be positive") }
         guard heartbeat.missedIntervalsBeforeDrop > 0 else { throw fail("heartbeat.missedIntervalsBeforeDrop: must be positive") }

@@ -29,6 +29,11 @@ public struct EdgeMetrics: Sendable {
         Counter(label: "lpa_edge_connections_refused_total", dimensions: [("limit", limit)]).increment()
     }
 
+    /// Counts a session closed before its last frame (Reject or Goodbye) could be written.
+    public func closeTimedOut() {
+        Counter(label: "lpa_edge_close_timeouts_total").increment()
+    }
+
     /// Counts a malformed frame.
     public func protocolError() {
         Counter(label: "lpa_edge_protocol_errors_total").increment()

@@ -3,6 +3,7 @@ import LPACoreRPC
 import LPARPC
 import LPATLS
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import TerminalProtocol
@@ -179,16 +180,38 @@ public final class RPCCoreLink: CoreLink {
             byCore[i, default: []].append(c)
         }
         for (i, counts) in byCore {
-            guard let connection = liveConnection(i) else { continue }
             var request = CoreRPC_ReportHeartbeatsRequest()
             request.counts = counts
-            do {
-                _ = try await EdgeToCoreClient(connection).reportHeartbeats(request, deadline: deadline)
-            } catch {
-                logger.warning("heartbeat counts not delivered", metadata: ["core": "\(cores[i].address)", "windows": "\(counts.count)", "error": "\(error)"])
+            var lastError: (any Error)?
+            for (attempt, pause) in Self.reportRetryPauses.enumerated() {
+                if pause > .zero { try? await Task.sleep(for: pause) }
+                guard let connection = liveConnection(i) else {
+                    lastError = RPCError(.unavailable, "core \(cores[i].address) is not connected")
+                    continue
+                }
+                do {
+                    _ = try await EdgeToCoreClient(connection).reportHeartbeats(request, deadline: deadline)
+                    lastError = nil
+                    break
+                } catch {
+                    lastError = error
+                    logger.warning("heartbeat counts not delivered", metadata: [
+                        "core": "\(cores[i].address)", "windows": "\(counts.count)", "attempt": "\(attempt + 1)", "error": "\(error)",
+                    ])
+                }
+            }
+            if let lastError {
+                Counter(label: "lpa_edge_heartbeat_windows_lost_total").increment(by: counts.count)
+                logger.error("heartbeat counts lost", metadata: [
+                    "core": "\(cores[i].address)", "windows": "\(counts.count)", "attempts": "\(Self.reportRetryPauses.count)", "error": "\(lastError)",
+                ])
             }
         }
     }
+
+    /// Pause before each attempt to deliver a batch of heartbeat counts; after the last failed
+    /// attempt the windows are counted as lost (`lpa_edge_heartbeat_windows_lost_total`) and logged.
+    static let reportRetryPauses: [Duration] = [.zero, .seconds(1), .seconds(3)]
 
     public func terminalGone(terminalID: String, reason: ReasonCode) async {
         let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }

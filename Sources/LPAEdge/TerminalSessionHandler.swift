@@ -415,10 +415,26 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Sends the session's last frame and closes once it is written, or after
+    /// `limits.closeTimeoutSeconds` when the terminal does not read (its queued output is dropped).
     private func closeAfterSending(_ frame: TerminalFrame, context: ChannelHandlerContext) {
         let written = context.eventLoop.makePromise(of: Void.self)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let timeout = TimeAmount.nanoseconds(Int64(env.configuration.limits.closeTimeoutSeconds * 1e9))
+        let metrics = env.metrics
+        let logger = self.logger
+        let timer = context.eventLoop.scheduleTask(in: timeout) {
+            let context = bound.value
+            guard context.channel.isActive else { return }
+            metrics.closeTimedOut()
+            logger.notice("closing without the last frame written: the terminal does not read", metadata: ["kind": "\(frame.kind)"])
+            context.close(promise: nil)
+        }
         send(frame, context: context, flush: true, promise: written)
-        written.futureResult.whenComplete { _ in context.close(promise: nil) }
+        written.futureResult.whenComplete { _ in
+            timer.cancel()
+            bound.value.close(promise: nil)
+        }
     }
 
     private var registeredIdentity: Identity?

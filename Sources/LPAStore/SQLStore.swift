@@ -343,6 +343,69 @@ public class SQLStore: Store, @unchecked Sendable {
     }
 
     /// Up to `limit` rows of one terminal from a history table, in `order` (newest first).
+    // MARK: Retention
+
+    public func trimHistory(_ policy: RetentionPolicy, now: Int64) async throws -> RetentionTrim {
+        let input = StoreInput(operation: "trimHistory")
+        for (value, name) in [(policy.registrationAttemptsPerTerminal, "registrationAttemptsPerTerminal"),
+                              (policy.presenceChangesPerTerminal, "presenceChangesPerTerminal")] {
+            try input.nonNegative(value, name)
+        }
+        /// Rows of a per-terminal history table beyond the newest `keep` of their terminal, or older than `maxAge`.
+        func perTerminal(_ table: String, keep: Int, maxAge: Int64) -> [SQLStatement] {
+            var statements: [SQLStatement] = []
+            if maxAge > 0 {
+                statements.append(SQLStatement("DELETE FROM \(table) WHERE occurred_at < $1 RETURNING id", [.integer(now - maxAge)]))
+            }
+            if keep > 0 {
+                statements.append(SQLStatement("""
+                    DELETE FROM \(table) WHERE id IN (
+                        SELECT id FROM (
+                            SELECT id, row_number() OVER (PARTITION BY terminal_id ORDER BY occurred_at DESC, id DESC) AS position
+                            FROM \(table)
+                        ) ranked WHERE position > $1
+                    ) RETURNING id
+                    """, [.int(keep)]))
+            }
+            return statements
+        }
+        var trim = RetentionTrim()
+        let attempts = perTerminal("registration_attempts", keep: policy.registrationAttemptsPerTerminal, maxAge: policy.registrationAttemptMaxAgeSeconds)
+        trim.registrationAttempts = try await write(input, attempts).reduce(0, +)
+        let changes = perTerminal("presence_changes", keep: policy.presenceChangesPerTerminal, maxAge: policy.presenceChangeMaxAgeSeconds)
+        trim.presenceChanges = try await write(input, changes).reduce(0, +)
+        if policy.finishedJobMaxAgeSeconds > 0 {
+            let finished = ProvisioningJob.State.allCases.filter { !$0.isActive }.map { SQLValue.text($0.rawValue) }
+            let placeholders = finished.indices.map { "$\($0 + 2)" }.joined(separator: ", ")
+            trim.jobs = try await write(input, [SQLStatement(
+                "DELETE FROM provisioning_jobs WHERE updated_at < $1 AND state IN (\(placeholders)) RETURNING id",
+                [.integer(now - policy.finishedJobMaxAgeSeconds)] + finished)]).reduce(0, +)
+        }
+        if policy.finishedWebhookDeliveryMaxAgeSeconds > 0 {
+            trim.webhookDeliveries = try await write(input, [SQLStatement(
+                "DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND finished_at < $1 RETURNING id",
+                [.integer(now - policy.finishedWebhookDeliveryMaxAgeSeconds)])]).reduce(0, +)
+        }
+        return trim
+    }
+
+    public func abandonFleetImports(createdBefore: Int64, at: Int64) async throws -> [String] {
+        let input = StoreInput(operation: "abandonFleetImports")
+        let ids: [String] = try await executor.read(input.operation, SQLQuery(table: "fleet_imports",
+            "SELECT id FROM fleet_imports WHERE state = 'staging' AND created_at < $1 ORDER BY id", [.integer(createdBefore)]) { row in
+                try row.text(0, "id")
+            })
+        for id in ids {
+            _ = try await write(input, [
+                SQLStatement("UPDATE fleet_imports SET state = 'rejected', finished_at = $2 WHERE id = $1 AND state = 'staging' RETURNING id",
+                             [.text(id), .integer(at)]),
+                SQLStatement("DELETE FROM fleet_import_rows WHERE import_id = $1 AND NOT EXISTS (SELECT 1 FROM fleet_imports WHERE id = $1 AND state = 'staging')",
+                             [.text(id)]),
+            ])
+        }
+        return ids
+    }
+
     private func newestFirst<Table: StoreTable>(_ table: Table.Type, _ operation: String, terminalID: String, limit: Int,
                                                 order: String) async throws -> [Table.Record] {
         let input = StoreInput(operation: operation)

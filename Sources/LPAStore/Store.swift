@@ -171,6 +171,15 @@ public protocol Store: Sendable {
     /// The number of deliveries in each state.
     func webhookDeliveryCounts() async throws -> [WebhookDelivery.State: Int]
 
+    // MARK: Retention
+    /// Removes per-event history beyond `policy` (limits of 0 keep everything of that kind);
+    /// returns what was removed.
+    func trimHistory(_ policy: RetentionPolicy, now: Int64) async throws -> RetentionTrim
+    /// Marks fleet imports still `staging` that were begun before `createdBefore` as `rejected`
+    /// (finished at `at`, their staged rows removed): imports an interrupted process left behind.
+    /// Returns their ids.
+    func abandonFleetImports(createdBefore: Int64, at: Int64) async throws -> [String]
+
     func close() async throws
 }
 

@@ -1,6 +1,7 @@
 @testable import LPACore
 import LPADomain
 import LPAStore
+import LPASimKit
 import Logging
 import NIOConcurrencyHelpers
 import TerminalProtocol
@@ -23,11 +24,46 @@ final class RecordingControl: TerminalControl {
     }
 }
 
+/// A terminal control whose pushes to one terminal hang until released (a terminal that stopped reading).
+final class StallingControl: TerminalControl {
+    let stalled: String
+    let delivered = NIOLockedValueBox<[String]>([])
+    private let gate = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
+    private let open = NIOLockedValueBox(false)
+
+    init(stalled: String) { self.stalled = stalled }
+
+    func pushSettings(terminalID: String, settings: TerminalSettings) async throws {
+        if terminalID == stalled {
+            await withCheckedContinuation { continuation in
+                let resumeNow = open.withLockedValue { $0 } || { gate.withLockedValue { $0.append(continuation) }; return false }()
+                if resumeNow { continuation.resume() }
+            }
+            throw CancellationError()
+        }
+        delivered.withLockedValue { $0.append(terminalID) }
+    }
+
+    func release() {
+        open.withLockedValue { $0 = true }
+        for continuation in gate.withLockedValue({ g in defer { g = [] }; return g }) { continuation.resume() }
+    }
+}
+
+/// Polls `condition` every 10 ms for up to `timeout` seconds.
+func eventuallyTrue(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        if Date() > deadline { throw Timeout(what: what) }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
 final class CoreEngineTests: XCTestCase {
     let eid = "89049032123451234512345678901235"
     let imei = "356938035643809"
 
-    func makeEngine(clock: ManualClock, control: RecordingControl = RecordingControl()) async throws -> (CoreEngine, any Store) {
+    func makeEngine(clock: ManualClock, control: any TerminalControl = RecordingControl()) async throws -> (CoreEngine, any Store) {
         let store = try StoreFactory.open(url: "sqlite::memory:")
         try await store.migrate()
         var logger = Logger(label: "core-test")
@@ -63,6 +99,34 @@ final class CoreEngineTests: XCTestCase {
         XCTAssertEqual(presence?.state, .online)
     }
 
+    func testAStalledTerminalDoesNotHoldUpOrFailAnotherTerminalsReport() async throws {
+        let clock = ManualClock()
+        let control = StallingControl(stalled: eid)
+        let (engine, store) = try await makeEngine(clock: clock, control: control)
+        let other = try FleetIdentity.make(index: 7)
+        let otherEID = other.eid.value
+        let otherIMEI = other.imei.value
+        guard case .accepted = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity())),
+              case .accepted = try await engine.register(RegistrationRequest(
+                  terminalID: otherEID, identity: Identity(eid: otherEID, imei: otherIMEI, model: "SIM-METER-1")))
+        else { return XCTFail("registration") }
+        // Three windows with heartbeats move both terminals to the 30 s band: a push to each. The
+        // push to the first never completes (its terminal does not read).
+        let started = Date()
+        for w in 0..<3 {
+            try await engine.reportHeartbeats([
+                HeartbeatReport(terminalID: eid, windowStart: clock.now + Int64(w * 60), windowSeconds: 60, count: 1, lastSeen: clock.now + Int64(w * 60)),
+                HeartbeatReport(terminalID: otherEID, windowStart: clock.now + Int64(w * 60), windowSeconds: 60, count: 1, lastSeen: clock.now + Int64(w * 60)),
+            ])
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the report waited for the stalled terminal's push")
+        let otherHistory = try await store.heartbeatHistory(terminalID: otherEID, limit: 10)
+        XCTAssertEqual(otherHistory.count, 3)
+        try await eventuallyTrue("the other terminal's push") { control.delivered.withLockedValue { $0.contains(otherEID) } }
+        control.release()
+        await engine.settingsPushesSettled()
+    }
+
     func testRefusalsCarryReasonCodesAndAreRecorded() async throws {
         let (engine, store) = try await makeEngine(clock: ManualClock())
         let unknown = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity(model: "FRIDGE-9", imei: "490154203237518")))
@@ -85,8 +149,10 @@ final class CoreEngineTests: XCTestCase {
         for w in 0..<3 {
             try await engine.reportHeartbeats([HeartbeatReport(terminalID: eid, windowStart: clock.now + Int64(w * 60), windowSeconds: 60, count: 1, lastSeen: clock.now + Int64(w * 60 + 30))])
         }
+        await engine.settingsPushesSettled()
         XCTAssertEqual(control.pushed.withLockedValue { $0.map(\.1.heartbeatIntervalSeconds) }, [30])
         try await engine.reportHeartbeats([HeartbeatReport(terminalID: eid, windowStart: clock.now + 180, windowSeconds: 60, count: 5, lastSeen: clock.now + 200)])
+        await engine.settingsPushesSettled()
         let pushes = control.pushed.withLockedValue { $0 }
         XCTAssertEqual(pushes.map(\.1.heartbeatIntervalSeconds), [30, 120])
         XCTAssertEqual(pushes.map(\.1.historyLimit), [100, 50])

@@ -135,4 +135,42 @@ final class EdgeIntegrationTests: XCTestCase {
         await second.stop()
         await first.stop()
     }
+
+    /// A terminal that stops reading while the edge has megabytes queued towards it: once the edge ends
+    /// the session, the connection closes within `limits.closeTimeoutSeconds`, Goodbye written or not.
+    func testASessionTheEdgeEndsClosesWhenTheTerminalDoesNotRead() async throws {
+        let edge = try await makeEdge { $0.limits.closeTimeoutSeconds = 0.5 }
+        defer { Task { await edge.stop() } }
+        let device = try XCTUnwrap(FleetLoader.devices(inPKI: pki, limit: 1).first)
+        let context = try TLSContext(configuration: .client(trustRoots: .file("\(pki)/fleet-ca.pem")))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context, serverHostname: "localhost", credentials: device.credentials))
+                }
+            }
+            .connect(host: "127.0.0.1", port: edge.localAddress!.port!).get()
+        var hello = ByteBuffer()
+        try TerminalFrameCodec.encode(.hello(Hello(identity: device.identity)), into: &hello)
+        try await channel.writeAndFlush(hello)
+        let terminalID = device.identity.terminalID
+        try await eventually("session") { edge.environment.sessions.session(for: terminalID) != nil }
+        // The terminal stops reading.
+        try await channel.setOption(.autoRead, value: false)
+        let handle = try XCTUnwrap(edge.environment.sessions.session(for: terminalID))
+        // About 10 MB of APDU batches: more than the kernel buffers hold, so most stays queued.
+        let apdu = [UInt8](repeating: 0xA5, count: 60_000)
+        var requests: [EventLoopFuture<ApduBatchResult>] = []
+        for _ in 0..<40 {
+            requests.append(handle.transmit(ApduBatch(channel: 1, apdus: [apdu, apdu, apdu, apdu]), timeout: .seconds(60)))
+        }
+        let ended = Date()
+        _ = handle.disconnect(reason: .shuttingDown, text: "test")
+        try await eventually("the connection closed", timeout: 10) { edge.connectionCount == 0 }
+        XCTAssertLessThan(Date().timeIntervalSince(ended), 5)
+        XCTAssertNil(edge.environment.sessions.session(for: terminalID))
+        for request in requests { _ = try? await request.get() }
+        try? await channel.close()
+    }
 }

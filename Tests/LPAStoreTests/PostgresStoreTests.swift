@@ -29,6 +29,8 @@ final class PostgresStoreTests: StoreTestCase {
     func testClosedStoreRefusesWork() async throws { try await behaviour { try await $0.closedStoreRefusesWork() } }
     func testDevicesAreListedWithFiltersAndCursor() async throws { try await behaviour { try await $0.devicesAreListedWithFiltersAndCursor() } }
     func testFleetImportsApplyAllRowsAtOnceOrNone() async throws { try await behaviour { try await $0.fleetImportsApplyAllRowsAtOnceOrNone() } }
+    func testHistoryIsTrimmedToTheRetentionPolicy() async throws { try await behaviour { try await $0.historyIsTrimmedToTheRetentionPolicy() } }
+    func testAbandonedImportsAreRejectedAndTheirRowsRemoved() async throws { try await behaviour { try await $0.abandonedImportsAreRejectedAndTheirRowsRemoved() } }
     func testCountSettingTablesCanBeDeleted() async throws { try await behaviour { try await $0.countSettingTablesCanBeDeleted() } }
     func testCampaignsAreStoredWithTargetsAndProgress() async throws { try await behaviour { try await $0.campaignsAreStoredWithTargetsAndProgress() } }
     func testCampaignClaimsRespectPhaseDueTimeHolderAndExpiry() async throws { try await behaviour { try await $0.campaignClaimsRespectPhaseDueTimeHolderAndExpiry() } }

@@ -105,8 +105,8 @@ run() {
             -print_final_stats=1 -artifact_prefix="$artifacts" ${FUZZ_EXTRA_ARGS:-} >"$log" 2>&1 || status=$?
         [[ -n ${FUZZ_JOBS_LOG:-} ]] && { echo "=== $t"; cat "$log"; } >>"$FUZZ_JOBS_LOG"
         local runs speed cov ft outcome
-        runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
-        speed=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
+        runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+$" || echo "?")
+        speed=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+$" || echo "?")
         cov=$(grep -oE "cov: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
         ft=$(grep -oE "ft: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
         if ((status == 0)); then

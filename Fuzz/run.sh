@@ -59,8 +59,13 @@ seed() {
         rm -rf "$raw" && mkdir -p "$raw" "$corpus"
         FUZZ_WRITE_SEEDS="$raw" "$(binary "$t")" >/dev/null 2>&1 || { echo "$t: writing seeds failed" >&2; exit 1; }
         local merged="$build/seeds/$t.merged"
-        rm -rf "$merged" && mkdir -p "$merged"
-        "$(binary "$t")" -merge=1 "$merged" "$corpus" "$raw" >/dev/null 2>&1
+        rm -rf "$merged" "$build/seeds/$t."{crash,leak,timeout}-* && mkdir -p "$merged"
+        "$(binary "$t")" -merge=1 -artifact_prefix="$build/seeds/$t." "$merged" "$corpus" "$raw" >"$build/seeds/$t.merge.log" 2>&1
+        # A seed is a valid object: one that fails is a finding, not something to drop.
+        if ls "$build/seeds/$t."crash-* "$build/seeds/$t."leak-* "$build/seeds/$t."timeout-* >/dev/null 2>&1; then
+            echo "$t: a seed fails (see $build/seeds/$t.merge.log)" >&2
+            exit 1
+        fi
         rm -rf "$corpus" && mv "$merged" "$corpus"
         echo "$t: $(ls "$corpus" | wc -l) seeds in Fuzz/Corpus/$t"
     done
@@ -100,8 +105,8 @@ run() {
             -print_final_stats=1 -artifact_prefix="$artifacts" ${FUZZ_EXTRA_ARGS:-} >"$log" 2>&1 || status=$?
         [[ -n ${FUZZ_JOBS_LOG:-} ]] && { echo "=== $t"; cat "$log"; } >>"$FUZZ_JOBS_LOG"
         local runs speed cov ft outcome
-        runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
-        speed=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
+        runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+$" || echo "?")
+        speed=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+$" || echo "?")
         cov=$(grep -oE "cov: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
         ft=$(grep -oE "ft: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
         if ((status == 0)); then

@@ -1,6 +1,6 @@
 // The YAML loaders: `CoreConfiguration` and `EdgeConfiguration` (`ConfigurationFile.parse`, as `--config` reads
 // them) and the device-model / configuration / count-setting library (`LibraryDocument.parse`). A document that
-// loads must also render and load again to an equal value.
+// loads must also render and load again to an equal value (unless secrets in it were redacted).
 //
 // Input: byte 0 selects the loader; the rest is the YAML text (as the loaders read it: UTF-8, invalid sequences
 // replaced).
@@ -36,6 +36,8 @@ private func roundTrip<Configuration: ConfigurationFile & Equatable>(_ type: Con
         } catch {
             fatalError("a loaded \(type) does not render: \(error)")
         }
+        // Secrets render as <redacted> (`--print-config` must not show them), so such a rendering is for reading only.
+        guard !rendered.contains("<redacted>") else { continue }
         do {
             let again = try Configuration.parse(yaml: rendered)
             precondition(again == configuration, "\(type) changes when rendered and loaded again")

@@ -4,6 +4,7 @@ import Hummingbird
 import LPACore
 import LPAIdentity
 import LPAStore
+import NIOCore
 
 /// An admin API failure as the client sees it: `{"error": {"code", "message", "field"}}`.
 ///
@@ -60,6 +61,8 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
             }
         case let error as DecodingError:
             return AdminError(.badRequest, "INVALID_JSON", AdminJSON.describe(error), field: AdminJSON.path(of: error))
+        case is NIOTooManyBytesError:
+            return AdminError(.contentTooLarge, "BODY_TOO_LARGE", "the request body is larger than \(AdminJSON.maximumBodyBytes) bytes")
         default:
             return AdminError(.internalServerError, "INTERNAL", "\(error)")
         }

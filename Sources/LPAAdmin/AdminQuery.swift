@@ -43,8 +43,12 @@ struct AdminQuery {
         return value
     }
 
+    /// A path parameter, percent-decoded (`/v1/device-models/METER%20A` names the model `METER A`).
     static func pathParameter(_ context: some RequestContext, _ name: String) throws -> String {
-        guard let value = context.parameters.get(name), !value.isEmpty else { throw AdminError.invalid("missing", field: name) }
+        guard let raw = context.parameters.get(name), !raw.isEmpty else { throw AdminError.invalid("missing", field: name) }
+        guard let value = raw.removingPercentEncoding, !value.isEmpty else {
+            throw AdminError.invalid("is not valid percent-encoded UTF-8", field: name)
+        }
         guard value.utf8.count <= 512 else { throw AdminError.invalid("at most 512 bytes", field: name) }
         return value
     }

@@ -15,6 +15,27 @@ enum FieldRules {
         }
     }
 
+    /// ``string(_:limit:field:)`` for text that names a device (identity fields, the agent string):
+    /// no control characters either (C0, DEL, C1, line and paragraph separators), so that nothing a
+    /// terminal claims can forge a line in a log or a report.
+    static func identityText(
+        _ value: String,
+        limit: Int,
+        field: @autoclosure () -> String
+    ) throws(TerminalProtocolError) {
+        try string(value, limit: limit, field: field())
+        if let bad = value.unicodeScalars.first(where: isControl) {
+            throw .invalidField(name: field(), reason: "contains the control character U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4))")
+        }
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: return true
+        default: return false
+        }
+    }
+
     static func strings(
         _ values: [String],
         countLimit: Int,
@@ -77,5 +98,11 @@ enum FieldRules {
         guard value <= TerminalProtocolLimits.maximumStatusWord else {
             throw .invalidField(name: field(), reason: "status word \(value) is above 0xFFFF")
         }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -28,6 +28,6 @@ public struct Hello: Sendable, Hashable {
 
     func validate(limits: TerminalProtocolLimits) throws(TerminalProtocolError) {
         try identity.validate(limits: limits)
-        try FieldRules.string(agent, limit: limits.maximumStringLength, field: "hello.agent")
+        try FieldRules.identityText(agent, limit: limits.maximumStringLength, field: "hello.agent")
     }
 }

@@ -47,15 +47,15 @@ public struct Identity: Sendable, Hashable {
 
     func validate(limits: TerminalProtocolLimits) throws(TerminalProtocolError) {
         let limit = limits.maximumStringLength
-        try FieldRules.string(eid, limit: limit, field: "hello.identity.eid")
-        try FieldRules.string(imei, limit: limit, field: "hello.identity.imei")
-        try FieldRules.string(iccid, limit: limit, field: "hello.identity.iccid")
-        try FieldRules.string(model, limit: limit, field: "hello.identity.model")
-        try FieldRules.string(firmware, limit: limit, field: "hello.identity.firmware")
+        try FieldRules.identityText(eid, limit: limit, field: "hello.identity.eid")
+        try FieldRules.identityText(imei, limit: limit, field: "hello.identity.imei")
+        try FieldRules.identityText(iccid, limit: limit, field: "hello.identity.iccid")
+        try FieldRules.identityText(model, limit: limit, field: "hello.identity.model")
+        try FieldRules.identityText(firmware, limit: limit, field: "hello.identity.firmware")
         try FieldRules.count(extra.count, limit: limits.maximumExtraFields, field: "hello.identity.extra")
         for (index, field) in extra.enumerated() {
-            try FieldRules.string(field.key, limit: limit, field: "hello.identity.extra[\(index)].key")
-            try FieldRules.string(field.value, limit: limit, field: "hello.identity.extra[\(index)].value")
+            try FieldRules.identityText(field.key, limit: limit, field: "hello.identity.extra[\(index)].key")
+            try FieldRules.identityText(field.value, limit: limit, field: "hello.identity.extra[\(index)].value")
         }
     }
 }

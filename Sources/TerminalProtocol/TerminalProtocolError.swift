@@ -1,7 +1,8 @@
 /// A frame or message broke the terminal protocol.
 ///
 /// Every case is a protocol violation by the sender of the bytes: the receiver answers with
-/// ``reasonCode`` (``ReasonCode/protocolViolation``) — ``Reject`` before the session is established,
+/// ``reasonCode`` (``ReasonCode/protocolViolation``, or ``ReasonCode/invalidField`` for a refused
+/// identity field) — ``Reject`` before the session is established,
 /// ``Goodbye`` after — and closes the connection. ``description`` says what was wrong and where, for
 /// logs and for the `text` of that Reject/Goodbye.
 public enum TerminalProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -34,8 +35,15 @@ public enum TerminalProtocolError: Error, Hashable, Sendable, CustomStringConver
     /// (`apdu_batch.apdus[3]`, `hello.identity.eid`).
     case invalidField(name: String, reason: String)
 
-    /// The code sent to the peer and used in logs and metrics: always ``ReasonCode/protocolViolation``.
-    public var reasonCode: ReasonCode { .protocolViolation }
+    /// The code sent to the peer and used in logs and metrics: ``ReasonCode/invalidField`` for an
+    /// identity field (`hello.identity.*`, `hello.agent`) the protocol refuses, such as one carrying a
+    /// control character; ``ReasonCode/protocolViolation`` for everything else.
+    public var reasonCode: ReasonCode {
+        if case .invalidField(let name, _) = self, name.hasPrefix("hello.identity.") || name == "hello.agent" {
+            return .invalidField
+        }
+        return .protocolViolation
+    }
 
     public var description: String {
         switch self {

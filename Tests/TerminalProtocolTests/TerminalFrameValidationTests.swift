@@ -36,6 +36,21 @@ final class TerminalFrameValidationTests: XCTestCase {
         assertDecodeFails(hello(eid: [0x31, 0x00, 0xFF]), with: .invalidField(name: "hello.identity.eid", reason: "contains a NUL character"))
     }
 
+    func testControlCharactersInIdentityFieldsAreRefusedAsInvalidField() {
+        // A newline would forge a log line; C1, DEL and the Unicode line separator as well.
+        let cases: [([UInt8], String)] = [([0x38, 0x39, 0x0A, 0x31], "U+000A"), ([0x38, 0x0D], "U+000D"), ([0x1B, 0x5B], "U+001B"),
+                                          ([0x7F], "U+007F"), ([0xC2, 0x85], "U+0085"), ([0xE2, 0x80, 0xA8], "U+2028")]
+        for (bytes, scalar) in cases {
+            let expected = TerminalProtocolError.invalidField(name: "hello.identity.eid", reason: "contains the control character \(scalar)")
+            assertDecodeFails(hello(eid: bytes), with: expected)
+            XCTAssertEqual(expected.reasonCode, .invalidField)
+        }
+        // Tabs and newlines elsewhere are no identity and stay a protocol matter.
+        XCTAssertEqual(TerminalProtocolError.invalidField(name: "apdu_batch.apdus[0]", reason: "x").reasonCode, .protocolViolation)
+        // Printable non-ASCII text is fine.
+        XCTAssertNoThrow(try TerminalFrameCodec.decode(hello(eid: Array("8904é".utf8)), limits: .default))
+    }
+
     func testNulCharactersAreRejected() {
         let body = WireBuilder.frame(member: 13) { $0.field(2, bytes: Array("bye\u{0}now".utf8)) }
         assertDecodeFails(body, with: .invalidField(name: "goodbye.text", reason: "contains a NUL character"))

@@ -142,7 +142,7 @@ private func seeds() throws -> [[UInt8]] {
         (11, EUICCChallenge(challenge: challenge).der),
         (12, pir.encoded),
         (13, CancelSession.response(
-            signed: CancelSession.signedPart(transactionId: transactionId, smdpOid: [0x2B], reason: 5),
+            signed: EuiccCancelSessionSigned(transactionId: transactionId, smdpOid: [0x2B, 0x06, 0x01], reason: 5),
             signature: [UInt8](repeating: 1, count: 64))),
         (14, StoreMetadataRequest(
             iccid: "8949000000000000012", serviceProviderName: "Op", profileName: "IoT",

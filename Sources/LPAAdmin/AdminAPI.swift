@@ -186,15 +186,8 @@ public struct AdminAPI: Sendable {
             guard let entry = try await store.fleetEntry(eid: eid) else { throw AdminError.notFound("no fleet entry '\(eid)'", field: "eid") }
             return AdminJSON.response(entry)
         }
-        case (.get, HealthRoutes.livePath): return { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#)))
-        }
-        case (.get, HealthRoutes.readyPath): return { _, _ in
-            let health = await readiness()
-            return Response(status: health.ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: health.json())))
-        }
+        case (.get, HealthRoutes.livePath): return { _, _ in HealthRoutes.liveResponse() }
+        case (.get, HealthRoutes.readyPath): return { _, _ in HealthRoutes.readyResponse(await readiness()) }
         case (.get, "/metrics"): return { _, _ in
             guard let metrics else {
                 throw AdminError(.serviceUnavailable, "METRICS_UNAVAILABLE", "this process exports no metrics")

@@ -45,14 +45,19 @@ public enum HealthRoutes {
     public static let readyPath = "/health/ready"
 
     public static func add<Context: RequestContext>(to router: Router<Context>, report: @escaping @Sendable () async -> HealthReport) {
-        router.get(RouterPath(livePath)) { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#)))
-        }
-        router.get(RouterPath(readyPath)) { _, _ -> Response in
-            let health = await report()
-            return Response(status: health.ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: health.json())))
-        }
+        router.get(RouterPath(livePath)) { _, _ -> Response in liveResponse() }
+        router.get(RouterPath(readyPath)) { _, _ -> Response in readyResponse(await report()) }
+    }
+
+    /// The answer to `GET /health/live`.
+    public static func liveResponse() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"live"}"#)))
+    }
+
+    /// The answer to `GET /health/ready` for `report`: 200 when ready, 503 otherwise.
+    public static func readyResponse(_ report: HealthReport) -> Response {
+        Response(status: report.ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: report.json())))
     }
 }

@@ -122,20 +122,30 @@ final class TLSConnection {
         SSL_set_session(ssl, session)
     }
 
-    /// Appends received ciphertext to the input BIO.
-    func feed(_ buffer: ByteBuffer) {
+    /// Appends received ciphertext to the input BIO. Fails when OpenSSL does not take all of it
+    /// (the memory BIO could not grow): the record stream would have a hole, so the connection
+    /// cannot go on.
+    func feed(_ buffer: ByteBuffer) throws(TLSError) {
         if let records {
             records.feed(buffer)
             return
         }
         guard let rbio else { return }
+        guard Self.write(buffer, to: rbio) else {
+            throw TLSError.readFailed(reasons: ["received ciphertext could not be buffered"] + OpenSSLErrorQueue.drain())
+        }
+    }
+
+    /// Writes all of `buffer` into a memory BIO; false when a write is refused.
+    static func write(_ buffer: ByteBuffer, to bio: OpaquePointer) -> Bool {
         buffer.withUnsafeReadableBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                let n = BIO_write(rbio, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
-                if n <= 0 { break }
+                let n = BIO_write(bio, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
+                if n <= 0 { return false }
                 offset += Int(n)
             }
+            return true
         }
     }
 
@@ -293,16 +303,17 @@ final class TLSConnection {
 
     /// Called once the handshake completed and its last flight was drained: hands a TLS 1.3
     /// server connection over to ``TLS13RecordLayer`` and frees the `SSL` object when possible,
-    /// and otherwise returns the memory the handshake left behind.
-    func finishHandshake() {
-        if handOverToRecordLayer() { return }
+    /// and otherwise returns the memory the handshake left behind. Fails when ciphertext taken
+    /// from OpenSSL's input for the hand-over could not be put back.
+    func finishHandshake() throws(TLSError) {
+        if try handOverToRecordLayer() { return }
         compactBuffers()
     }
 
     /// Moves a completed TLS 1.3 server connection to ``TLS13RecordLayer``; false (nothing
     /// changed) when the connection does not qualify: another version or suite, secrets not
     /// reported, or OpenSSL still holding data.
-    private func handOverToRecordLayer() -> Bool {
+    private func handOverToRecordLayer() throws(TLSError) -> Bool {
         guard let ssl, let rbio, let wbio, let secrets else { return false }
         // The handshake is over: the keylog callback has nothing more to report. The slot is
         // cleared before anything below can free `ssl`.
@@ -334,7 +345,11 @@ final class TLSConnection {
                 writeSequence: UInt64(written), pendingInput: pending)
         }
         guard let layer else {
-            if let pending { feedBack(pending) }
+            // OpenSSL keeps the connection: what was taken out of its input goes back, or the
+            // connection cannot go on.
+            if let pending, !Self.write(pending, to: rbio) {
+                throw TLSError.readFailed(reasons: ["received ciphertext could not be buffered"] + OpenSSLErrorQueue.drain())
+            }
             return false
         }
         records = layer
@@ -343,11 +358,6 @@ final class TLSConnection {
         self.rbio = nil
         self.wbio = nil
         return true
-    }
-
-    private func feedBack(_ buffer: ByteBuffer) {
-        guard let rbio else { return }
-        buffer.withUnsafeReadableBytes { _ = BIO_write(rbio, $0.baseAddress, Int32($0.count)) }
     }
 
     /// Records (5-byte header plus body) in a memory BIO's contents from `offset`; nil when they

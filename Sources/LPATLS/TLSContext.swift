@@ -174,8 +174,12 @@ enum PEMLoader {
         case .pem(let text):
             let bytes = Array(text.utf8)
             bio = BIO_new(BIO_s_mem())
-            if let bio {
-                _ = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
+            if let bio, !bytes.isEmpty {
+                let written = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32(clamping: $0.count)) }
+                guard written == bytes.count else {
+                    BIO_free(bio)
+                    throw TLSError.credentialLoadFailed(what: what, reasons: ["PEM text could not be buffered"] + OpenSSLErrorQueue.drain())
+                }
             }
         }
         guard let bio else {

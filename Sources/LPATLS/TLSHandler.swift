@@ -122,7 +122,16 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .handshaking, .active, .closing:
             break
         }
-        connection.feed(ciphertext)
+        do {
+            try connection.feed(ciphertext)
+        } catch {
+            if stateMachine.state == .handshaking {
+                apply(stateMachine.handshakeFailed(error), context: context)
+            } else {
+                apply(stateMachine.readFailed(error), context: context)
+            }
+            return
+        }
         if stateMachine.state == .handshaking {
             advanceHandshake(context: context)
         }
@@ -188,7 +197,12 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The handshake's last flight (with TLS 1.3 tickets) goes out first, so that the
             // buffers it occupied can be returned.
             flushCiphertext(context: context)
-            connection.finishHandshake()
+            do {
+                try connection.finishHandshake()
+            } catch {
+                apply(stateMachine.readFailed(error), context: context)
+                return
+            }
             context.fireUserInboundEventTriggered(details)
             let queued = queuedWrites
             queuedWrites.removeAll()

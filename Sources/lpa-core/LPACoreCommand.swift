@@ -48,11 +48,7 @@ struct CoreOptions: ParsableArguments {
 
     func bootstrapLogging() -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        ProcessLogging.bootstrap(level: level)
         return Logger(label: "lpa-core")
     }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
-import LPADomain
 import LPAAdminClient
+import LPADomain
 import LPAIdentity
 import LPALab
+import LPAMetricsExport
 import LPASimKit
 import LPAStore
 import Logging
@@ -51,11 +52,7 @@ struct BenchProvisionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .error
-            return h
-        }
+        ProcessLogging.bootstrap(level: .error)
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for tool in ["lpa-core", "lpa-edge"] where !FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent(tool).path) {
             Console.error("\(tool) is not built next to lpa-sim (\(binaries.path)); run `swift build -c release` first")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LPACoreRPC
+import LPAMetricsExport
 import LPARPC
 import LPASimKit
 import LPATLS
@@ -108,11 +109,7 @@ struct BenchRPCCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        ProcessLogging.bootstrap(level: .warning)
         let pkiURL = URL(fileURLWithPath: pki).standardizedFileURL
         do {
             try RPCBenchmark.ensurePKI(at: pkiURL)

@@ -4,6 +4,7 @@ import LPAAdmin
 import LPACore
 import LPACrypto
 import LPALab
+import LPAMetricsExport
 import LPASimKit
 import Logging
 
@@ -94,11 +95,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .error
-            return h
-        }
+        ProcessLogging.bootstrap(level: .error)
         var configuration = LabConfiguration()
         configuration.workdir = workdir
         configuration.terminals = terminals

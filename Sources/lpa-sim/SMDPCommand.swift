@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LPAMetricsExport
 import LPASimKit
 import Logging
 
@@ -66,11 +67,7 @@ struct SMDPCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        ProcessLogging.bootstrap(level: level)
         let parts = listen.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--listen must be HOST:PORT") }
         let directory = URL(fileURLWithPath: pki)

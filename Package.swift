@@ -330,6 +330,8 @@ let package = Package(
             name: "lpa-sim",
             dependencies: [
                 "LPAAdminClient",
+                "LPAConfig",
+                "LPAMetricsExport",
                 "LPASimKit",
                 "LPACrypto",
                 "LPAEdge",

@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// This process's limit on open files (`RLIMIT_NOFILE`), which child processes inherit.
+/// This process's limit on open files (`RLIMIT_NOFILE`), which child processes inherit. Servers
+/// size their connection caps from it.
 public enum FileDescriptorLimit {
     /// Raises the soft limit to the hard limit and returns the soft limit in force afterwards.
     @discardableResult
@@ -22,6 +23,13 @@ public enum FileDescriptorLimit {
             #endif
             if setrlimit(resource, &raised) == 0 { limit = raised }
         }
+        return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
+    }
+
+    /// The soft limit in force: how many files this process may have open.
+    public static var softLimit: Int {
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return 0 }
         return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 

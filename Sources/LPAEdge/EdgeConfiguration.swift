@@ -116,14 +116,18 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
     }
 
     public struct Limits: Codable, Sendable, Equatable {
-        /// Open connections accepted at once; further ones are closed on accept.
-        public var maxConnections: Int = 200_000
+        /// Open connections accepted at once; further ones are closed on accept. 0 (the default):
+        /// derived from the open-file limit (``connectionCap(openFiles:)``).
+        public var maxConnections: Int = 0
         /// New connections per second per remote address (token bucket rate) …
         public var handshakesPerSecondPerAddress: Double = 5_000
         /// … and the burst the bucket holds.
         public var handshakeBurstPerAddress: Double = 20_000
         /// Largest frame accepted from a terminal.
         public var maxFrameBytes: Int = 256 * 1024
+        /// Largest frame accepted before Welcome, where only Hello and Goodbye are allowed: the
+        /// largest valid Hello (every field at its protocol limit) is about 18 KiB.
+        public var helloMaxFrameBytes: Int = 24 * 1024
         /// Bytes queued towards one terminal before it counts as slow (reads from it stop).
         public var writeBufferHighWaterBytes: Int = 64 * 1024
         public var writeBufferLowWaterBytes: Int = 16 * 1024
@@ -134,7 +138,7 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         public var closeTimeoutSeconds: Double = 2
         enum CodingKeys: String, CodingKey, CaseIterable {
             case maxConnections, handshakesPerSecondPerAddress, handshakeBurstPerAddress, maxFrameBytes, writeBufferHighWaterBytes, writeBufferLowWaterBytes, helloTimeoutSeconds
-            case closeTimeoutSeconds
+            case closeTimeoutSeconds, helloMaxFrameBytes
         }
 
         public init() {}
@@ -146,10 +150,30 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             handshakesPerSecondPerAddress = try c.decodeIfPresent(Double.self, forKey: .handshakesPerSecondPerAddress) ?? d.handshakesPerSecondPerAddress
             handshakeBurstPerAddress = try c.decodeIfPresent(Double.self, forKey: .handshakeBurstPerAddress) ?? d.handshakeBurstPerAddress
             maxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .maxFrameBytes) ?? d.maxFrameBytes
+            helloMaxFrameBytes = try c.decodeIfPresent(Int.self, forKey: .helloMaxFrameBytes) ?? d.helloMaxFrameBytes
             writeBufferHighWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferHighWaterBytes) ?? d.writeBufferHighWaterBytes
             writeBufferLowWaterBytes = try c.decodeIfPresent(Int.self, forKey: .writeBufferLowWaterBytes) ?? d.writeBufferLowWaterBytes
             helloTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .helloTimeoutSeconds) ?? d.helloTimeoutSeconds
             closeTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .closeTimeoutSeconds) ?? d.closeTimeoutSeconds
+        }
+
+        /// File descriptors kept free of terminal connections for everything else the process
+        /// opens (core links, metrics, files): a twentieth of the limit, at least 64, at most 1,024.
+        public static func reservedFileDescriptors(openFiles: Int) -> Int {
+            min(1_024, max(64, openFiles / 20))
+        }
+
+        /// The connection cap in force under an open-file limit of `openFiles`: `maxConnections`
+        /// when set, otherwise what the limit leaves after ``reservedFileDescriptors(openFiles:)``.
+        /// `warning` says when a configured cap is more than the limit can hold (accepts beyond it
+        /// fail with EMFILE instead of being refused).
+        public func connectionCap(openFiles: Int) -> (cap: Int, warning: String?) {
+            let available = max(1, openFiles - Self.reservedFileDescriptors(openFiles: openFiles))
+            guard maxConnections > 0 else { return (available, nil) }
+            guard maxConnections > available else { return (maxConnections, nil) }
+            return (maxConnections, "limits.maxConnections \(maxConnections) exceeds the \(available) connections the open-file "
+                + "limit of \(openFiles) leaves room for: raise the limit (ulimit -n, LimitNOFILE=, docker --ulimit nofile=) "
+                + "or lower maxConnections (0 derives it from the limit)")
         }
     }
 
@@ -162,8 +186,15 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         public var missedIntervalsBeforeDrop: Int = 3
         /// Length of one heartbeat counting window.
         public var countWindowSeconds: Int = 60
+        /// Heartbeats one terminal may send per second, sustained (0: no limit), and at once. Beyond
+        /// that a heartbeat is dropped (neither acknowledged nor counted; `lpa_edge_heartbeats_excess_total`) …
+        public var maxPerSecond: Double = 1
+        public var burst: Int = 20
+        /// … and after this many dropped heartbeats the session ends with `PROTOCOL_VIOLATION`.
+        public var excessBeforeClose: Int = 20
         enum CodingKeys: String, CodingKey, CaseIterable {
             case defaultIntervalSeconds, defaultHistoryLimit, missedIntervalsBeforeDrop, countWindowSeconds
+            case maxPerSecond, burst, excessBeforeClose
         }
 
         public init() {}
@@ -175,6 +206,9 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
             defaultHistoryLimit = try c.decodeIfPresent(Int.self, forKey: .defaultHistoryLimit) ?? d.defaultHistoryLimit
             missedIntervalsBeforeDrop = try c.decodeIfPresent(Int.self, forKey: .missedIntervalsBeforeDrop) ?? d.missedIntervalsBeforeDrop
             countWindowSeconds = try c.decodeIfPresent(Int.self, forKey: .countWindowSeconds) ?? d.countWindowSeconds
+            maxPerSecond = try c.decodeIfPresent(Double.self, forKey: .maxPerSecond) ?? d.maxPerSecond
+            burst = try c.decodeIfPresent(Int.self, forKey: .burst) ?? d.burst
+            excessBeforeClose = try c.decodeIfPresent(Int.self, forKey: .excessBeforeClose) ?? d.excessBeforeClose
         }
     }
 
@@ -235,9 +269,12 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         guard (0...65535).contains(listen.port) else { throw fail("listen.port: \(listen.port) is not a TCP port") }
         guard (0...65535).contains(metrics.port) else { throw fail("metrics.port: \(metrics.port) is not a TCP port") }
         guard (0...1024).contains(eventLoopThreads) else { throw fail("eventLoopThreads: must be between 0 (one per core) and 1024") }
-        guard limits.maxConnections > 0 else { throw fail("limits.maxConnections: must be positive") }
+        guard limits.maxConnections >= 0 else { throw fail("limits.maxConnections: must be 0 (derived from the open-file limit) or positive") }
         guard limits.maxFrameBytes >= 64, limits.maxFrameBytes <= 2 * 1024 * 1024 else {
             throw fail("limits.maxFrameBytes: must be between 64 and 2097152")
+        }
+        guard limits.helloMaxFrameBytes >= 64, limits.helloMaxFrameBytes <= limits.maxFrameBytes else {
+            throw fail("limits.helloMaxFrameBytes: must be between 64 and limits.maxFrameBytes")
         }
         guard limits.writeBufferLowWaterBytes < limits.writeBufferHighWaterBytes else {
             throw fail("limits.writeBufferLowWaterBytes: must be below writeBufferHighWaterBytes")
@@ -248,6 +285,9 @@ public struct EdgeConfiguration: ConfigurationFile, Equatable {
         guard heartbeat.defaultIntervalSeconds > 0 else { throw fail("heartbeat.defaultIntervalSeconds: must be positive") }
         guard heartbeat.missedIntervalsBeforeDrop > 0 else { throw fail("heartbeat.missedIntervalsBeforeDrop: must be positive") }
         guard heartbeat.countWindowSeconds > 0 else { throw fail("heartbeat.countWindowSeconds: must be positive") }
+        guard heartbeat.maxPerSecond >= 0 else { throw fail("heartbeat.maxPerSecond: must be 0 (no limit) or positive") }
+        guard heartbeat.burst >= 1 else { throw fail("heartbeat.burst: must be at least 1") }
+        guard heartbeat.excessBeforeClose >= 1 else { throw fail("heartbeat.excessBeforeClose: must be at least 1") }
         for (i, address) in core.addresses.enumerated() {
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else {
                 throw fail("core.addresses[\(i)]: '\(address)' is not HOST:PORT")

@@ -32,6 +32,9 @@ public struct EdgeEnvironment: Sendable {
         .init(
             bindingRules: configuration.identityBinding,
             requireCertificateBinding: configuration.tls.requireClientCertificate,
-            missedIntervalsBeforeDrop: configuration.heartbeat.missedIntervalsBeforeDrop)
+            missedIntervalsBeforeDrop: configuration.heartbeat.missedIntervalsBeforeDrop,
+            heartbeatsPerSecond: configuration.heartbeat.maxPerSecond,
+            heartbeatBurst: Double(configuration.heartbeat.burst),
+            excessHeartbeatsBeforeClose: configuration.heartbeat.excessBeforeClose)
     }
 }

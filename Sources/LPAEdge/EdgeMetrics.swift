@@ -9,6 +9,8 @@ public struct EdgeMetrics: Sendable {
     public let handshakesResumed = Counter(label: "lpa_edge_tls_handshakes_total", dimensions: [("result", "resumed")])
     public let sessionsActive = Meter(label: "lpa_edge_sessions_active")
     public let heartbeats = Counter(label: "lpa_edge_heartbeats_total")
+    /// Heartbeats dropped for exceeding the per-terminal rate (``EdgeConfiguration/Heartbeat/maxPerSecond``).
+    public let heartbeatsExcess = Counter(label: "lpa_edge_heartbeats_excess_total")
     public let framesIn = Counter(label: "lpa_edge_frames_in_total")
     public let handshakeLatency = Timer(label: "lpa_edge_tls_handshake_seconds")
 

@@ -1,4 +1,5 @@
 import Foundation
+import LPAConfig
 import LPATLS
 import Logging
 import NIOConcurrencyHelpers
@@ -18,6 +19,8 @@ public final class EdgeServer: Service, Sendable {
     public let admission: AdmissionControl
     private let tlsContext: TLSContext
     private let group: EventLoopGroup
+    /// Connections accepted at once: `limits.maxConnections`, or derived from the open-file limit.
+    public let connectionCap: Int
     private let state = NIOLockedValueBox(RunState())
 
     private struct RunState {
@@ -34,8 +37,11 @@ public final class EdgeServer: Service, Sendable {
         self.environment = environment
         self.group = group
         let config = environment.configuration
+        let cap = config.limits.connectionCap(openFiles: FileDescriptorLimit.softLimit)
+        if let warning = cap.warning { environment.logger.warning("\(warning)") }
+        self.connectionCap = cap.cap
         self.admission = AdmissionControl(
-            maxConnections: config.limits.maxConnections,
+            maxConnections: cap.cap,
             handshakesPerSecondPerAddress: config.limits.handshakesPerSecondPerAddress,
             burstPerAddress: config.limits.handshakeBurstPerAddress)
         self.tlsContext = try TLSContext(configuration: try config.tlsConfiguration())
@@ -83,6 +89,7 @@ public final class EdgeServer: Service, Sendable {
             "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
             "mutual_tls": "\(config.tls.requireClientCertificate)",
             "node": "\(config.nodeID)",
+            "max_connections": "\(connectionCap)",
         ])
         return channel.localAddress!
     }

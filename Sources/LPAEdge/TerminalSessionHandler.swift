@@ -42,6 +42,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     /// Bytes of a frame not yet complete.
     private var partialFrame: ByteBuffer?
     private let limits: TerminalProtocolLimits
+    /// The limits before Welcome, where a frame larger than the largest Hello is refused.
+    private let helloLimits: TerminalProtocolLimits
     private var heartbeatCounter: HeartbeatCounter?
     /// The channel's allocator, taken once instead of through the channel on every frame.
     private var allocator = ByteBufferAllocator()
@@ -54,6 +56,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         self.stateMachine = TerminalSessionStateMachine(policy: environment.policy)
         self.logger = environment.logger
         self.limits = TerminalProtocolLimits(maximumFrameLength: environment.configuration.limits.maxFrameBytes)
+        self.helloLimits = TerminalProtocolLimits(maximumFrameLength: environment.configuration.limits.helloMaxFrameBytes)
     }
 
     // MARK: Channel events
@@ -109,7 +112,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         while self.context != nil, !stateMachine.isClosed {
             let frame: TerminalFrame?
             do {
-                frame = try TerminalFrameCodec.readFrame(from: &buffer, limits: limits)
+                frame = try TerminalFrameCodec.readFrame(from: &buffer, limits: stateMachine.isActive ? limits : helloLimits)
             } catch {
                 protocolViolation(error)
                 return
@@ -128,7 +131,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
         partialFrame = nil
         // The frame stream cannot be resynchronised: say why and close.
         endReason = .protocolViolation
-        perform(stateMachine.serverClose(reason: .protocolViolation, text: "\(error)"))
+        perform(stateMachine.frameMalformed("\(error)"))
     }
 
     /// Encodes `frame` and writes it; a frame that cannot be encoded fails `promise`.
@@ -378,6 +381,13 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             heartbeatCounter?.record(now: env.unixTime())
             send(.heartbeatAck(ack), context: context, flush: false, promise: nil)
             needsFlush = true
+
+        case .dropExcessHeartbeat:
+            env.metrics.heartbeatsExcess.increment()
+            if stateMachine.excessHeartbeats == 1 {
+                logger.notice("heartbeats beyond the allowed rate are dropped", metadata: [
+                    "per_second": "\(env.configuration.heartbeat.maxPerSecond)", "burst": "\(env.configuration.heartbeat.burst)"])
+            }
 
         case .completeRequest(let frame):
             let id: UInt32

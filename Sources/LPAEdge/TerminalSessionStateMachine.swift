@@ -16,6 +16,13 @@ struct TerminalSessionStateMachine {
         /// When false (mutual TLS off) the identity is taken from Hello unchecked.
         var requireCertificateBinding: Bool
         var missedIntervalsBeforeDrop: Int
+        /// Heartbeats a terminal may send: `heartbeatsPerSecond` sustained (0: no limit),
+        /// `heartbeatBurst` at once.
+        var heartbeatsPerSecond: Double = 1
+        var heartbeatBurst: Double = 20
+        /// Heartbeats beyond that rate that end the session (each is dropped: not acknowledged,
+        /// not counted).
+        var excessHeartbeatsBeforeClose: Int = 20
     }
 
     struct ActiveSession: Equatable {
@@ -39,6 +46,8 @@ struct TerminalSessionStateMachine {
         case welcome(terminalID: String, Welcome)
         /// Acknowledge and count a heartbeat.
         case acknowledgeHeartbeat(HeartbeatAck)
+        /// A heartbeat beyond the allowed rate: count it as excess, neither acknowledge nor record it.
+        case dropExcessHeartbeat
         /// A terminal answer to a pending request from the core.
         case completeRequest(TerminalFrame)
         /// Send Reject, then close.
@@ -55,6 +64,11 @@ struct TerminalSessionStateMachine {
     /// When the active terminal was last heard from (kept outside ``state`` so that a heartbeat
     /// does not rewrite the session value).
     private(set) var lastHeard: NIODeadline = .uptimeNanoseconds(0)
+    /// Heartbeats the terminal may still send now (a token bucket refilled at the policy's rate).
+    private var heartbeatTokens: Double = 0
+    private var heartbeatTokensAt: NIODeadline = .uptimeNanoseconds(0)
+    /// Heartbeats dropped for exceeding the rate in this session.
+    private(set) var excessHeartbeats = 0
     let policy: Policy
 
     init(policy: Policy) {
@@ -104,7 +118,7 @@ struct TerminalSessionStateMachine {
             lastHeard = now
             switch frame {
             case .heartbeat(let hb):
-                return .acknowledgeHeartbeat(HeartbeatAck(seq: hb.seq))
+                return heartbeatReceived(hb, now: now)
             case .apduBatchResult, .channelOpenResult, .channelCloseResult:
                 return .completeRequest(frame)
             case .goodbye(let bye):
@@ -148,6 +162,8 @@ struct TerminalSessionStateMachine {
         case .accept(let settings, let model, let required):
             state = .active(ActiveSession(terminalID: id, intervalSeconds: Int(settings.heartbeatIntervalSeconds)))
             lastHeard = now
+            heartbeatTokens = policy.heartbeatBurst
+            heartbeatTokensAt = now
             return .welcome(terminalID: id, Welcome(
                 protocolVersion: TerminalProtocolVersion.current, sessionID: sessionID, settings: settings,
                 requiredFields: required, model: model))
@@ -163,14 +179,52 @@ struct TerminalSessionStateMachine {
         return .rejectAndClose(Reject(code: .coreUnavailable, text: "registration failed: \(error)", retryAfterSeconds: 30))
     }
 
-    /// The Hello timer fired.
+    /// Admits a heartbeat within the rate, drops one beyond it, and ends the session once
+    /// `excessHeartbeatsBeforeClose` were dropped.
+    private mutating func heartbeatReceived(_ heartbeat: Heartbeat, now: NIODeadline) -> Action {
+        guard policy.heartbeatsPerSecond > 0 else { return .acknowledgeHeartbeat(HeartbeatAck(seq: heartbeat.seq)) }
+        let elapsed = Double((now - heartbeatTokensAt).nanoseconds) / 1e9
+        if elapsed > 0 {
+            heartbeatTokens = min(policy.heartbeatBurst, heartbeatTokens + elapsed * policy.heartbeatsPerSecond)
+            heartbeatTokensAt = now
+        }
+        if heartbeatTokens >= 1 {
+            heartbeatTokens -= 1
+            return .acknowledgeHeartbeat(HeartbeatAck(seq: heartbeat.seq))
+        }
+        excessHeartbeats += 1
+        guard excessHeartbeats >= policy.excessHeartbeatsBeforeClose else { return .dropExcessHeartbeat }
+        state = .closed
+        return .goodbyeAndClose(Goodbye(
+            reason: .protocolViolation,
+            text: "\(excessHeartbeats) heartbeats beyond \(Self.rate(policy.heartbeatsPerSecond))/s (burst \(Int(policy.heartbeatBurst)))"))
+    }
+
+    private static func rate(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value))" : "\(value)"
+    }
+
+    /// The Hello timer fired: a protocol violation before Welcome, answered with Reject.
     mutating func helloTimedOut() -> Action {
         switch state {
         case .awaitingHandshake, .awaitingHello:
-            state = .closed
-            return .goodbyeAndClose(Goodbye(reason: .protocolViolation, text: "no Hello within the allowed time"))
+            return violation("no Hello within the allowed time")
         default:
             return .none
+        }
+    }
+
+    /// The terminal sent a frame that cannot be decoded: Reject before Welcome, Goodbye after
+    /// (the stream cannot be resynchronised either way).
+    mutating func frameMalformed(_ text: String) -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .active:
+            state = .closed
+            return .goodbyeAndClose(Goodbye(reason: .protocolViolation, text: text))
+        case .awaitingHandshake, .awaitingHello, .registering:
+            return violation(text)
         }
     }
 

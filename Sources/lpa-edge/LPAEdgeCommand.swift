@@ -103,11 +103,7 @@ struct LPAEdgeCommand: AsyncParsableCommand {
             return
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogging.bootstrap(level: level)
         let logger = Logger(label: "lpa-edge")
         // Before any server creates its metrics, so they all land in the Prometheus registry.
         let export = configuration.metrics.enabled ? PrometheusExport.shared : nil
@@ -130,6 +126,8 @@ struct LPAEdgeCommand: AsyncParsableCommand {
                 rpcLink = l
                 link = l
             }
+            // Every terminal holds a file descriptor: take all the process may have.
+            FileDescriptorLimit.raiseToHardLimit()
             let threads = configuration.eventLoopThreads
             if threads > 0 { ownLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads) }
             let group: EventLoopGroup = ownLoops ?? MultiThreadedEventLoopGroup.singleton

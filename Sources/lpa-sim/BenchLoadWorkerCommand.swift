@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LPAConfig
 import LPASimKit
 
 /// Holds one server's benchmark connections for `lpa-sim bench edge --peer …`, which starts one

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import LPAConfig
 import LPAEdge
+import LPAMetricsExport
 import LPASimKit
 import Logging
 
@@ -64,11 +66,7 @@ struct BenchReconnectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
+        ProcessLogging.bootstrap(level: .warning)
         let openFiles = FileDescriptorLimit.raiseToHardLimit()
         guard terminals + 512 <= openFiles else {
             Console.error("--terminals \(terminals) needs about \(terminals + 512) open files, but the limit is \(openFiles)")

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import LPAConfig
 import LPADomain
 import LPAIdentity
 import LPALab
+import LPAMetricsExport
 import LPASimKit
 import LPAStore
 import LPATLS
@@ -86,11 +88,7 @@ struct ChaosCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .critical
-            return h
-        }
+        ProcessLogging.bootstrap(level: .critical)
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for tool in ["lpa-core", "lpa-edge"] where !FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent(tool).path) {
             Console.error("\(tool) is not built next to lpa-sim (\(binaries.path))")

@@ -186,7 +186,7 @@ final class TerminalSessionHandlerTests: XCTestCase {
         XCTAssertEqual(env.sessions.count, 0)
     }
 
-    func testMalformedFrameClosesWithProtocolViolation() async throws {
+    func testMalformedFrameBeforeWelcomeIsRejectedWithProtocolViolation() async throws {
         let env = makeEnvironment(link: RecordingCoreLink())
         let channel = try await makeChannel(env)
         channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
@@ -194,9 +194,89 @@ final class TerminalSessionHandlerTests: XCTestCase {
         var prefix = ByteBuffer()
         LengthPrefix.write(1 << 20, to: &prefix)
         try await channel.writeInbound(prefix)
+        guard case .reject(let reject) = try await nextFrame(channel) else { return XCTFail("Reject before Welcome") }
+        XCTAssertEqual(reject.code, .protocolViolation)
+        try await channel.closeFuture.get()
+    }
+
+    func testMalformedFrameAfterWelcomeEndsWithGoodbye() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        _ = try await nextFrame(channel)
+        try await channel.writeInbound(ByteBuffer(bytes: [0x00]))  // a zero-length frame
         guard case .goodbye(let bye) = try await nextFrame(channel) else { return XCTFail() }
         XCTAssertEqual(bye.reason, .protocolViolation)
         try await channel.closeFuture.get()
+    }
+
+    func testFrameLargerThanAnyHelloIsRefusedBeforeWelcomeOnly() async throws {
+        let env = makeEnvironment(link: RecordingCoreLink())
+        let limit = env.configuration.limits.helloMaxFrameBytes
+        // 64 KiB is within the session's 256 KiB frame limit but no Hello is that large.
+        var prefix = ByteBuffer()
+        LengthPrefix.write(64 * 1024, to: &prefix)
+        XCTAssertLessThan(limit, 64 * 1024)
+
+        let early = try await makeChannel(env)
+        early.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await early.writeInbound(prefix)
+        guard case .reject(let reject) = try await nextFrame(early) else { return XCTFail("refused as the prefix arrives") }
+        XCTAssertEqual(reject.code, .protocolViolation)
+        try await early.closeFuture.get()
+
+        // After Welcome the same prefix is a frame the edge waits for.
+        let admitted = try await makeChannel(env)
+        admitted.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: admitted, hello(eid: eid))
+        _ = try await nextFrame(admitted)
+        try await admitted.writeInbound(prefix)
+        let nothing = try await admitted.readOutbound(as: ByteBuffer.self)
+        XCTAssertNil(nothing)
+        XCTAssertTrue(admitted.isActive)
+        try await admitted.close()
+    }
+
+    func testLargestValidHelloFitsThePreWelcomeLimit() throws {
+        let limits = TerminalProtocolLimits.default
+        let field = String(repeating: "7", count: limits.maximumStringLength)
+        let extra = (0..<limits.maximumExtraFields).map { i in
+            Identity.Field(key: String(format: "%03d", i) + String(repeating: "k", count: limits.maximumStringLength - 3), value: field)
+        }
+        let hello = Hello(protocolVersion: 1, identity: Identity(eid: field, imei: field, iccid: field, model: field, firmware: field, extra: extra),
+                          agent: field, maximumFrameLength: UInt32(limits.maximumFrameLength))
+        var buffer = ByteBuffer()
+        try TerminalFrameCodec.encode(.hello(hello), into: &buffer)
+        XCTAssertLessThanOrEqual(buffer.readableBytes, EdgeConfiguration.Limits().helloMaxFrameBytes)
+    }
+
+    func testHeartbeatFloodIsDroppedAndCountedThenEnded() async throws {
+        var config = EdgeConfiguration()
+        config.nodeID = "edge-test"
+        config.heartbeat.maxPerSecond = 1
+        config.heartbeat.burst = 3
+        config.heartbeat.excessBeforeClose = 2
+        let link = RecordingCoreLink()
+        let env = EdgeEnvironment(configuration: config, coreLink: link, logger: Logger(label: "test"), unixTime: { 1_800_000_000 })
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        _ = try await nextFrame(channel)
+        var flood = ByteBuffer()
+        for seq in 1...10 { try TerminalFrameCodec.encode(.heartbeat(Heartbeat(seq: UInt32(seq))), into: &flood) }
+        try await channel.writeInbound(flood)
+        channel.pipeline.fireChannelReadComplete()
+        for seq in 1...3 {
+            let ack = try await nextFrame(channel)
+            XCTAssertEqual(ack, .heartbeatAck(HeartbeatAck(seq: UInt32(seq))))
+        }
+        guard case .goodbye(let bye) = try await nextFrame(channel) else { return XCTFail("the flood ends the session") }
+        XCTAssertEqual(bye.reason, .protocolViolation)
+        try await channel.closeFuture.get()
+        // The ended session's partial window goes to the core: only admitted heartbeats are in it.
+        try await eventually("the partial window reported") { link.record.withLockedValue { !$0.gone.isEmpty } }
+        XCTAssertEqual(link.record.withLockedValue { $0.reports.map(\.count) }, [3])
     }
 
     func testFramesSplitAcrossReadsAndSharingOneAreAllHandled() async throws {

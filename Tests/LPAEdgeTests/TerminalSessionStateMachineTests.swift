@@ -175,11 +175,69 @@ final class TerminalSessionStateMachineTests: XCTestCase {
         XCTAssertEqual(m.frameReceived(result, now: t0), .completeRequest(result))
     }
 
-    func testHelloTimeoutOnlyBeforeRegistration() {
+    func testHelloTimeoutOnlyBeforeRegistrationAndAnsweredWithReject() {
         var m = machine()
         _ = m.handshakeCompleted(tls())
-        guard case .goodbyeAndClose = m.helloTimedOut() else { return XCTFail() }
+        XCTAssertEqual(rejectCode(m.helloTimedOut()), .protocolViolation)
+        XCTAssertEqual(m.state, .closed)
         var active = activeMachine()
         XCTAssertEqual(active.helloTimedOut(), .none)
+    }
+
+    func testMalformedFrameIsRejectedBeforeWelcomeAndSaidGoodbyeToAfter() {
+        var awaiting = machine()
+        _ = awaiting.handshakeCompleted(tls())
+        XCTAssertEqual(rejectCode(awaiting.frameMalformed("bad prefix")), .protocolViolation)
+        var registering = machine()
+        _ = registering.handshakeCompleted(tls())
+        _ = registering.frameReceived(hello(), now: t0)
+        XCTAssertEqual(rejectCode(registering.frameMalformed("bad prefix")), .protocolViolation)
+        var active = activeMachine()
+        guard case .goodbyeAndClose(let bye) = active.frameMalformed("bad prefix") else { return XCTFail() }
+        XCTAssertEqual(bye.reason, .protocolViolation)
+        XCTAssertEqual(active.frameMalformed("again"), .none, "a closed session answers nothing more")
+    }
+
+    func limitedMachine(perSecond: Double, burst: Double, excess: Int) -> TerminalSessionStateMachine {
+        var m = TerminalSessionStateMachine(policy: .init(
+            bindingRules: IdentityBindingRule.defaults, requireCertificateBinding: true, missedIntervalsBeforeDrop: 3,
+            heartbeatsPerSecond: perSecond, heartbeatBurst: burst, excessHeartbeatsBeforeClose: excess))
+        _ = m.handshakeCompleted(tls())
+        _ = m.frameReceived(hello(), now: t0)
+        _ = m.registrationDecided(.accept(settings: TerminalSettings(heartbeatIntervalSeconds: 60, historyLimit: 10, version: 1),
+                                          model: "SIM-METER-1", requiredFields: ["eid"]), sessionID: "s1", now: t0)
+        return m
+    }
+
+    func testHeartbeatsBeyondTheRateAreDroppedThenEndTheSession() {
+        var m = limitedMachine(perSecond: 1, burst: 3, excess: 3)
+        for seq in 1...3 {
+            XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: UInt32(seq))), now: t0), .acknowledgeHeartbeat(HeartbeatAck(seq: UInt32(seq))))
+        }
+        XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: 4)), now: t0), .dropExcessHeartbeat)
+        // One second refills one heartbeat.
+        XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: 5)), now: t0 + .seconds(1)), .acknowledgeHeartbeat(HeartbeatAck(seq: 5)))
+        XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: 6)), now: t0 + .seconds(1)), .dropExcessHeartbeat)
+        XCTAssertEqual(m.excessHeartbeats, 2)
+        guard case .goodbyeAndClose(let bye) = m.frameReceived(.heartbeat(Heartbeat(seq: 7)), now: t0 + .seconds(1)) else {
+            return XCTFail("the third excess heartbeat ends the session")
+        }
+        XCTAssertEqual(bye.reason, .protocolViolation)
+        XCTAssertEqual(m.state, .closed)
+    }
+
+    func testHeartbeatsAtTheirIntervalNeverHitTheRate() {
+        var m = limitedMachine(perSecond: 1, burst: 3, excess: 1)
+        for seq in 1...1_000 {
+            XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: UInt32(seq))), now: t0 + .seconds(Int64(seq))),
+                           .acknowledgeHeartbeat(HeartbeatAck(seq: UInt32(seq))))
+        }
+    }
+
+    func testRateZeroMeansNoLimit() {
+        var m = limitedMachine(perSecond: 0, burst: 1, excess: 1)
+        for seq in 1...100 {
+            XCTAssertEqual(m.frameReceived(.heartbeat(Heartbeat(seq: UInt32(seq))), now: t0), .acknowledgeHeartbeat(HeartbeatAck(seq: UInt32(seq))))
+        }
     }
 }

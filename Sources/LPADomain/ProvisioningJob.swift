@@ -16,11 +16,12 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
         case preparing
         /// ES9+ getBoundProfilePackage and unpacking (S130).
         case fetchingPackage
-        /// The load commands are on their way to the eUICC (S140); a restart here asks the eUICC what happened.
+        /// The load commands are on their way to the eUICC (S140), EnableProfile with the last of them; a
+        /// restart here asks the eUICC what happened.
         case loading
         /// The profile is installed; ProfileInstallationResult goes to the SM-DP+.
         case installed
-        /// S150: RemoveNotificationFromList and EnableProfile went to the eUICC.
+        /// S150: EnableProfile (with RemoveNotificationFromList when it goes on its own) went to the eUICC.
         case enabling
         /// Enabled; waiting for the device to come back on the new profile.
         case awaitingReturn
@@ -35,7 +36,13 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
 
         /// States in which the enable may have taken effect on the eUICC: the device's return on the job's
         /// ICCID confirms the job from any of them.
-        public var mayHaveEnabled: Bool { self == .enabling || self == .awaitingReturn }
+        /// The enable travels with the last load command, so it may have taken effect from `loading` on.
+        public var mayHaveEnabled: Bool {
+            switch self {
+            case .loading, .installed, .enabling, .awaitingReturn: return true
+            default: return false
+            }
+        }
 
         /// States in which the job holds the device.
         public var isActive: Bool {
@@ -54,9 +61,9 @@ public struct ProvisioningJob: Codable, Sendable, Hashable {
                  (.installed, .enabling), (.enabling, .awaitingReturn), (.awaitingReturn, .confirmed),
                  (.awaitingReturn, .returnTimedOut):
                 return true
-            // The device came back on the new profile while the job was (or was paused) in `enabling`: the enable
-            // took effect before its answer reached the core.
-            case (.enabling, .confirmed):
+            // The device came back on the new profile before the enable's answer reached the core (the job
+            // was, or was paused, in a state where the enable may have taken effect).
+            case (.loading, .confirmed), (.installed, .confirmed), (.enabling, .confirmed):
                 return true
             // A restart before the package was loaded starts the download again.
             case (.readingEUICC, .queued), (.authenticating, .queued), (.preparing, .queued), (.fetchingPackage, .queued),

@@ -234,7 +234,6 @@ struct Session {
         try await prepare()
         try await fetchPackage()
         try await load()
-        try await notifyAndEnable()
     }
 
     private mutating func authenticate() async throws {
@@ -366,13 +365,22 @@ struct Session {
             try current.append(command.bytes, name: "LoadBoundProfilePackage(\(command.kind.rawValue))")
             bytes += size
         }
+        // The enable travels with the last load command: its ICCID is known from the metadata, and when
+        // the load fails the eUICC refuses it (no such profile) without harm. Its answer is read only after
+        // the signed installation result has been kept.
+        var enableIndex: Int?
+        if runner.settings.enableAfterInstall, let iccid = job.iccid {
+            enableIndex = try current.append(ES10c.enableRequest(.iccid(iccid), refresh: true), name: "EnableProfile")
+        }
         batches.append(current)
 
         var result: ProfileInstallationResult?
         var refusal: String?
-        for batch in batches {
+        var enableOutcome: ES10Batch.Outcome?
+        for (number, batch) in batches.enumerated() {
             let outcomes = try await transmit(batch, step: step)
-            for (index, outcome) in outcomes.enumerated() {
+            if number == batches.count - 1, let enableIndex { enableOutcome = outcomes[enableIndex] }
+            for (index, outcome) in outcomes.enumerated() where index != (number == batches.count - 1 ? enableIndex : nil) {
                 let data: [UInt8]
                 switch outcome {
                 case .completed(let d): data = d
@@ -398,6 +406,8 @@ struct Session {
             installNotification = result
             try await move(to: .installed)
             logger.notice("profile installed", metadata: ["iccid": "\(job.iccid ?? "-")"])
+            if let enableOutcome, try await enabledWithLoad(enableOutcome) { return }
+            try await notifyAndEnable()
         case .error(let command, let reason):
             // The session ended on the eUICC; the signed result still goes to the SM-DP+.
             await deliver(result.encoded, seqNumber: result.data.notificationMetadata.seqNumber)
@@ -405,6 +415,28 @@ struct Session {
                                     text: "installation failed at bppCommandId \(command), errorReason \(reason)\(InstallationErrorReason(rawValue: reason).map { " (\($0))" } ?? "")",
                                     cancelReason: .loadBppExecutionError)
         }
+    }
+
+    /// After a load whose last batch carried EnableProfile: the installation result goes to the SM-DP+
+    /// (it is removed from the eUICC's list by the sweep when the device returns), and the job waits for
+    /// the device on the new profile. False when the enable did not take effect: the ordinary S150
+    /// round trip follows.
+    private mutating func enabledWithLoad(_ outcome: ES10Batch.Outcome) async throws -> Bool {
+        guard let data = outcome.data, !data.isEmpty, let code = try? ES10c.parseResult(data, tag: RSPTag.enableProfile),
+              code == 0 || code == 2
+        else {
+            logger.notice("the enable sent with the load did not take effect; enabling on its own", metadata: ["outcome": "\(outcome)"])
+            return false
+        }
+        if let installNotification {
+            await deliver(installNotification.encoded, seqNumber: installNotification.data.notificationMetadata.seqNumber)
+        }
+        try await move(to: .enabling)
+        try await move(to: .awaitingReturn)
+        logger.notice("profile enabled; waiting for the device to return on it", metadata: [
+            "iccid": "\(job.iccid ?? "-")", "round_trips": "\(job.roundTrips)",
+        ])
+        return true
     }
 
     private mutating func notifyAndEnable() async throws {

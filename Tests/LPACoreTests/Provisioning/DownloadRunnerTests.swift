@@ -9,11 +9,12 @@ import XCTest
 /// The download state machine against a real virtual eUICC and the SM-DP+ simulator, with a fault at
 /// every step: whatever happens, a profile is installed at most once and the job ends in a correct state.
 final class DownloadRunnerTests: XCTestCase {
-    func testFullDownloadInSixRoundTrips() async throws {
+    /// Channel; challenge, info and lists; AuthenticateServer; PrepareDownload; the package with EnableProfile.
+    func testFullDownloadInFiveRoundTrips() async throws {
         let h = try await ProvisioningHarness.make()
         let job = try await h.runner().run(try await h.newJob(), device: h.device, link: h.link)
         XCTAssertEqual(job.state, .awaitingReturn, "\(job.errorText ?? "")")
-        XCTAssertEqual(job.roundTrips, 6)
+        XCTAssertEqual(job.roundTrips, 5)
         XCTAssertEqual(job.attempt, 1)
         XCTAssertEqual(h.card.profiles.count, 1)
         XCTAssertEqual(h.card.enabledICCID, job.iccid)
@@ -22,10 +23,42 @@ final class DownloadRunnerTests: XCTestCase {
         let notifications = try await h.store.notifications(eid: h.device.eid)
         XCTAssertEqual(notifications.count, 1)
         XCTAssertNotNil(notifications.first?.acknowledgedAt)
-        XCTAssertEqual(notifications.first?.removedFromEUICC, true)
+        XCTAssertEqual(notifications.first?.removedFromEUICC, false, "removed when the device returns, not in a round trip of its own")
         XCTAssertEqual(notifications.first?.jobID, job.id)
+        XCTAssertEqual(h.card.snapshot.notifications.count, 2, "the installation result and the enable's, for the sweep on return")
         let stored = try await h.store.job(id: job.id)
         XCTAssertEqual(stored, job)
+        await h.close()
+    }
+
+    func testTheInstallationResultIsRemovedFromTheEUICCWhenTheDeviceReturns() async throws {
+        let h = try await ProvisioningHarness.make()
+        let service = h.service()
+        let requirement = DataConfigurationRequirement(smdpAddress: "smdp.test", profileType: "iot")
+        let created = try await service.deviceRegistered(h.record(requirement))
+        await service.waitUntilIdle()
+        let confirmed = try await service.deviceRegistered(h.record(requirement, iccid: h.card.enabledICCID))
+        XCTAssertEqual(confirmed?.state, .confirmed)
+        let deadline = Date().addingTimeInterval(10)
+        while try await h.store.notifications(eid: h.device.eid).contains(where: { !$0.removedFromEUICC }), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let records = try await h.store.notifications(eid: h.device.eid)
+        XCTAssertEqual(records.filter { $0.jobID == created?.id }.map(\.removedFromEUICC), [true])
+        XCTAssertTrue(records.allSatisfy { $0.acknowledgedAt != nil && $0.removedFromEUICC }, "\(records)")
+        XCTAssertTrue(h.card.snapshot.notifications.isEmpty, "the eUICC's list is empty again")
+        await h.close()
+    }
+
+    func testAnEnableRefusedWithTheLoadIsTriedOnItsOwn() async throws {
+        let h = try await ProvisioningHarness.make()
+        // EnableProfile (STORE DATA, last block, BF31) answered 6A80 the first time only.
+        h.link.forcedStatusWord = ([0x81, 0xE2, 0x91, 0x00, 0x14, 0xBF, 0x31], 0x6A80)
+        let job = try await h.runner().run(try await h.newJob(), device: h.device, link: h.link)
+        XCTAssertEqual(job.state, .awaitingReturn, "\(job.errorText ?? "")")
+        XCTAssertEqual(job.roundTrips, 6, "one more round trip for the enable")
+        XCTAssertEqual(h.card.enabledICCID, job.iccid)
+        XCTAssertEqual(h.card.profiles.count, 1)
         await h.close()
     }
 

@@ -21,20 +21,21 @@ final class FailoverTests: XCTestCase {
         for state in ProvisioningJob.State.allCases where state.mayHaveEnabled {
             XCTAssertTrue(state.canMove(to: .confirmed), "\(state) → confirmed")
         }
-        XCTAssertEqual(ProvisioningJob.State.allCases.filter(\.mayHaveEnabled), [.enabling, .awaitingReturn])
-        XCTAssertFalse(ProvisioningJob.State.loading.canMove(to: .confirmed))
+        XCTAssertEqual(ProvisioningJob.State.allCases.filter(\.mayHaveEnabled), [.loading, .installed, .enabling, .awaitingReturn])
+        XCTAssertFalse(ProvisioningJob.State.fetchingPackage.canMove(to: .confirmed))
         XCTAssertFalse(ProvisioningJob.State.confirmed.canMove(to: .confirmed))
     }
 
-    func testADeviceReturningWhileItsJobIsPausedInEnablingConfirmsIt() async throws {
+    func testADeviceReturningWhileItsJobIsPausedInLoadingConfirmsIt() async throws {
         let h = try await ProvisioningHarness.make()
-        // The enable runs on the card but its answer is lost (request 6: channel, read, authenticate, prepare, load, enable).
-        h.link.dropRequest = (6, .afterCard)
+        // The package and the enable run on the card but the answer is lost (request 5: channel, read,
+        // authenticate, prepare, load with enable).
+        h.link.dropRequest = (5, .afterCard)
         let service = h.service(clock: { 1_000 })
         let created = try await service.deviceRegistered(h.record(requirement))
         await service.waitUntilIdle()
         let paused = try await h.store.job(id: try XCTUnwrap(created?.id))
-        XCTAssertEqual(paused?.state, .enabling, paused?.errorText ?? "")
+        XCTAssertEqual(paused?.state, .loading, paused?.errorText ?? "")
         XCTAssertEqual(h.card.enabledICCID, paused?.iccid, "the enable took effect on the card")
         let confirmed = try await service.deviceRegistered(h.record(requirement, iccid: h.card.enabledICCID))
         XCTAssertEqual(confirmed?.state, .confirmed)
@@ -140,7 +141,9 @@ final class FailoverTests: XCTestCase {
         let h = try await ProvisioningHarness.make()
         let now = NIOLockedValueBox<Int64>(1_000)
         let service = h.service(clock: { now.withLockedValue { $0 } })
+        // Refused with the load and again on its own.
         h.link.forcedStatusWord = ([0x81, 0xE2, 0x91, 0x00, 0x14, 0xBF, 0x31], 0x6A80)
+        h.link.forcedStatusWordTimes = 2
         let first = try await service.deviceRegistered(h.record(requirement))
         await service.waitUntilIdle()
         let failed = try await h.store.job(id: try XCTUnwrap(first?.id))

@@ -54,6 +54,8 @@ final class FaultyCardLink: EUICCLink, @unchecked Sendable {
     var dropRequest: (number: Int, when: Drop)?
     /// Answer the first APDU whose INS/P1 match with this status word instead of running it.
     var forcedStatusWord: (apduPrefix: [UInt8], sw: UInt16)?
+    /// How many matching APDUs get ``forcedStatusWord`` before it is cleared.
+    var forcedStatusWordTimes = 1
     private(set) var batches = 0
 
     init(card: VirtualEUICC) { self.card = card }
@@ -87,7 +89,8 @@ final class FaultyCardLink: EUICCLink, @unchecked Sendable {
             if let (prefix, sw) = forcedStatusWord, let index = apdus.firstIndex(where: { $0.count >= prefix.count && Array($0.prefix(prefix.count)) == prefix }) {
                 run = Array(apdus[..<index])
                 forced = [UInt8(sw >> 8), UInt8(sw & 0xFF)]
-                forcedStatusWord = nil
+                forcedStatusWordTimes -= 1
+                if forcedStatusWordTimes <= 0 { forcedStatusWord = nil }
             }
             var result = ApduBatchExecutor.execute(ApduBatch(channel: channel, apdus: run), on: card)
             if let forced, result.status == .ok {

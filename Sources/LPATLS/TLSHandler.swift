@@ -300,8 +300,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func encryptAndWrite(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         if let error = connection.writePlaintext(buffer) {
             promise?.fail(error)
-            context.fireErrorCaught(error)
-            context.close(promise: nil)
+            apply(stateMachine.writeFailed(error), context: context)
             return
         }
         if let ciphertext = connection.drainCiphertext(allocator: allocator) {

@@ -129,6 +129,18 @@ struct TLSHandlerStateMachine {
         }
     }
 
+    /// Encrypting application data failed: the connection cannot carry on (later writes fail with
+    /// ``TLSError/closed``, reads stop).
+    mutating func writeFailed(_ error: TLSError) -> HandshakeOutcomeAction {
+        switch state {
+        case .active, .closing:
+            state = .closed
+            return .failAndClose(error)
+        default:
+            return .none
+        }
+    }
+
     enum InactiveAction: Equatable {
         /// Fail queued writes; report that the handshake never finished.
         case failQueued(reportHandshakeError: Bool)

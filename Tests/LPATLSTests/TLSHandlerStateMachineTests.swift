@@ -97,4 +97,15 @@ final class TLSHandlerStateMachineTests: XCTestCase {
         XCTAssertEqual(idle.channelInactive(), .failQueuedSilently)
         XCTAssertEqual(idle.state, .closed)
     }
+
+    func testAWriteFailureClosesOnceAndRefusesLaterWrites() {
+        var m = TLSHandlerStateMachine()
+        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["x"])), .none, "nothing established to fail")
+        _ = m.channelActive()
+        _ = m.handshakeCompleted()
+        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["x"])), .failAndClose(.writeFailed(reasons: ["x"])))
+        XCTAssertEqual(m.state, .closed)
+        XCTAssertEqual(m.write(), .fail(.closed))
+        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["y"])), .none, "reported once")
+    }
 }

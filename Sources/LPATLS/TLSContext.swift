@@ -192,11 +192,15 @@ enum PEMLoader {
     static func certificates(from source: TLSConfiguration.PEMSource, what: String) throws -> [OpaquePointer] {
         try withBIO(source, what: what) { bio in
             var result: [OpaquePointer] = []
+            OpenSSLErrorQueue.clear()
             while let cert = PEM_read_bio_X509(bio, nil, nil, nil) {
                 result.append(cert)
             }
-            // Reaching the end of the input leaves a "no start line" error; anything else is real.
-            let reasons = OpenSSLErrorQueue.drain().filter { !$0.contains("no start line") }
+            // Reaching the end of the input leaves PEM_R_NO_START_LINE as the last error; anything else is real.
+            let last = ERR_peek_last_error()
+            let reachedEnd = ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE
+            let reasons = reachedEnd ? [] : OpenSSLErrorQueue.drain()
+            OpenSSLErrorQueue.clear()
             if !reasons.isEmpty {
                 result.forEach { X509_free($0) }
                 throw TLSError.credentialLoadFailed(what: what, reasons: reasons)

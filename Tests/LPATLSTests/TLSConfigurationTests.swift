@@ -41,6 +41,19 @@ final class TLSConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try TLSContext(configuration: garbage))
     }
 
+    func testABundleOfRootsLoadsWholeAndADamagedBlockInItIsAnError() throws {
+        let first = try TestAuthority(name: "CA 1")
+        let second = try TestAuthority(name: "CA 2")
+        let leaf = try first.issue(commonName: "edge")
+        let bundle = first.certificate.pem + second.certificate.pem
+        XCTAssertNoThrow(try TLSContext(configuration: .server(certificateChain: leaf.chain, privateKey: leaf.privateKey, trustRoots: .pem(bundle))))
+        let damaged = first.certificate.pem + "-----BEGIN CERTIFICATE-----\nMIIB####\n-----END CERTIFICATE-----\n"
+        XCTAssertThrowsError(try TLSContext(configuration: .server(certificateChain: leaf.chain, privateKey: leaf.privateKey, trustRoots: .pem(damaged)))) { error in
+            guard case TLSError.credentialLoadFailed(_, let reasons) = error else { return XCTFail("\(error)") }
+            XCTAssertFalse(reasons.isEmpty)
+        }
+    }
+
     func testServerWithoutCredentialsAndVerificationWithoutRootsAreRejected() {
         XCTAssertThrowsError(try TLSContext(configuration: TLSConfiguration(role: .server)))
         XCTAssertThrowsError(try TLSContext(configuration: .client(trustRoots: nil))) { error in

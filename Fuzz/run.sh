@@ -9,8 +9,9 @@
 #   Fuzz/run.sh regress [TARGET...]     run each target once over its corpus and Fuzz/Regressions/TARGET
 #   Fuzz/run.sh list                    the targets
 #
-# A run fails (exit 1) on any crash, leak, timeout or out-of-memory; the input that caused it is kept in
-# Fuzz/.build/artifacts/TARGET/. New inputs found while running go to a scratch copy of the corpus, not to
+# A run fails (exit 1) on any crash, leak, timeout or out-of-memory, and when a target's coverage is below its floor
+# (cov_floor below); the build fails when a Swift module lacks the sanitizers' instrumentation. The input that caused
+# a failure is kept in Fuzz/.build/artifacts/TARGET/. New inputs found while running go to a scratch copy of the corpus, not to
 # Fuzz/Corpus. Environment: FUZZ_JOBS_LOG=FILE appends each target's libFuzzer output to FILE;
 # FUZZ_EXTRA_ARGS adds libFuzzer flags (e.g. "-runs=10000000").
 set -euo pipefail
@@ -19,6 +20,11 @@ root=$(dirname "$here")
 build="$here/.build"
 targets=(FuzzTerminalFrame FuzzRPC FuzzRSP FuzzOperatorJSON FuzzHTTPResponse FuzzCSVImport FuzzYAML FuzzX509 FuzzTLSRecord
     FuzzTLSDifferential FuzzCAgent)
+# The least coverage (libFuzzer's cov, edges) each target must report: about 60 % of what it reaches from its committed
+# corpus alone when the build is instrumented, while a Swift target whose modules lack the coverage counters reports
+# only the edges of its C modules (tens to about 1,300). A run below its floor fails: it would have fuzzed blind.
+declare -A cov_floor=([FuzzTerminalFrame]=1200 [FuzzRPC]=1250 [FuzzRSP]=800 [FuzzOperatorJSON]=170 [FuzzHTTPResponse]=3300
+    [FuzzCSVImport]=900 [FuzzYAML]=3000 [FuzzX509]=480 [FuzzTLSRecord]=1050 [FuzzTLSDifferential]=1650 [FuzzCAgent]=150)
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -29,7 +35,14 @@ binary() { if [[ $1 == FuzzCAgent ]]; then echo "$build/cagent/FuzzCAgent"; else
 build_all() {
     echo "== building the fuzz targets (Swift: -sanitize=fuzzer,address on every module)"
     [[ -f "$here/Package.resolved" || ! -f "$root/Package.resolved" ]] || cp "$root/Package.resolved" "$here/Package.resolved"
-    swift build --package-path "$here" -c debug --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library
+    # SwiftPM hands swiftc one -sanitize= option per sanitizer, in an order that changes with each run (a hash-seeded
+    # set), and swiftc's compile jobs honour only the last -sanitize= option: each build got either ASan or the
+    # coverage instrumentation, by chance. The combined option comes last and instruments every Swift module with
+    # both; --sanitize still instruments the C modules and links the runtimes. Deterministic hashing keeps SwiftPM's
+    # command lines the same from one run to the next, so that a rebuild is incremental instead of complete.
+    SWIFT_DETERMINISTIC_HASHING=1 swift build --package-path "$here" -c debug --sanitize=fuzzer --sanitize=address \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+    check_instrumented
     echo "== building FuzzCAgent (clang -fsanitize=fuzzer,address,undefined)"
     local clang cflags libs
     clang=$(dirname "$(command -v swift)")/clang
@@ -44,6 +57,33 @@ build_all() {
         "$here/CAgent/fuzz_agent.c" "$agent/lpa_frame.c" "$agent/lpa_apdu.c" "$agent/lpa_backoff.c" \
         "$agent/lpa_clock_posix.c" "$agent/lpa_agent.c" "$root/Sources/CTerminalProto/terminal.pb-c.c" $libs \
         -o "$build/cagent/FuzzCAgent" 2> >(grep -v "Cannot export local symbol" >&2)
+}
+
+# Every Swift module of the fuzz build (product modules and dependencies included) must carry ASan's checks and, if it
+# has any code, the coverage counters libFuzzer is guided by: a module without them would be fuzzed unchecked or blind.
+# The compiler gives each instrumented object a constructor per sanitizer (asan.module_ctor,
+# sancov.module_ctor_8bit_counters).
+check_instrumented() {
+    local missing
+    missing=$(
+        find "$build/debug/" -maxdepth 2 -path '*.build/*' -name '*.swift.o' -print0 | xargs -0 nm -A --defined-only 2>/dev/null |
+            awk '
+                !match($0, /:[0-9a-f]+ [A-Za-z] /) { next }
+                { n = split(substr($0, 1, RSTART - 1), part, "/"); m = part[n - 1]; sub(/\.build$/, "", m)
+                  modules[m] = 1; symbol = $NF; type = $(NF - 1) }
+                symbol == "asan.module_ctor" { asan[m] = 1 }
+                symbol ~ /^sancov\.module_ctor/ { cov[m] = 1 }
+                type ~ /^[Tt]$/ && symbol !~ /module_ctor/ { code[m] = 1 }
+                END { for (m in modules) if (!(m in asan) || ((m in code) && !(m in cov)))
+                          printf "%s:%s%s\n", m, (m in asan) ? "" : " no ASan", ((m in code) && !(m in cov)) ? " no coverage" : "" }' |
+            sort
+    )
+    if [[ -n $missing ]]; then
+        echo "Swift modules built without the sanitizers' instrumentation:" >&2
+        echo "$missing" >&2
+        exit 1
+    fi
+    echo "instrumented: every Swift module of the fuzz build has ASan's checks and coverage counters"
 }
 
 check_built() {
@@ -109,7 +149,14 @@ run() {
         speed=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+$" || echo "?")
         cov=$(grep -oE "cov: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
         ft=$(grep -oE "ft: [0-9]+" "$log" | tail -n 1 | grep -oE "[0-9]+" || echo "?")
-        if ((status == 0)); then
+        # libFuzzer prints no cov at all when no input reached an instrumented edge.
+        local reached=0
+        [[ $cov =~ ^[0-9]+$ ]] && reached=$cov
+        if ((status == 0 && reached < ${cov_floor[$t]:-0})); then
+            outcome="FAILED: coverage $cov is below this target's floor of ${cov_floor[$t]} (uninstrumented build?)"
+            status=1
+            failed=1
+        elif ((status == 0)); then
             outcome=ok
         else
             outcome="FAILED (exit $status): $(grep -m1 -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|SUMMARY|Fatal error|runtime error" "$log" || echo "see $log")"

@@ -39,8 +39,8 @@ public struct CoreRPCService: EdgeToCoreService {
             remoteAddress: request.remoteAddress, edgeNodeID: context.peer.nodeID, tlsResumed: request.tlsResumed))
         var response = CoreRPC_RegisterTerminalResponse()
         switch outcome {
-        case .accepted(let model, let settings, let required, _):
-            if let connection = context.connection { directory.attach(request.terminalID, to: connection) }
+        case .accepted(let model, let settings, let required, _, let epoch):
+            if let connection = context.connection { directory.attach(request.terminalID, to: connection, epoch: epoch) }
             if let provisioning {
                 // After the answer: the terminal is active on its edge once it has its Welcome.
                 let terminalID = request.terminalID
@@ -89,8 +89,8 @@ public struct CoreRPCService: EdgeToCoreService {
             refused(context, method: "TerminalGone", terminalID: request.terminalID, reason: "this edge does not hold the terminal")
             throw RPCError(.permissionDenied, "terminal \(request.terminalID) is not held by this edge")
         }
-        directory.detach(request.terminalID, from: context.connection)
-        await engine.terminalGone(terminalID: request.terminalID, reason: ReasonCode(rawValue: request.reasonCode))
+        let epoch = directory.detach(request.terminalID, from: context.connection)
+        await engine.terminalGone(terminalID: request.terminalID, reason: ReasonCode(rawValue: request.reasonCode), sessionEpoch: epoch)
         return CoreRPC_TerminalGoneResponse()
     }
 

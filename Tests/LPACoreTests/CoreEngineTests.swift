@@ -83,7 +83,7 @@ final class CoreEngineTests: XCTestCase {
         let clock = ManualClock()
         let (engine, store) = try await makeEngine(clock: clock)
         let outcome = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity(), edgeNodeID: "edge-1"))
-        guard case .accepted(let model, let settings, let required, let rule) = outcome else { return XCTFail("\(outcome)") }
+        guard case .accepted(let model, let settings, let required, let rule, _) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertEqual(model, "SIM-METER-1")
         XCTAssertEqual(settings.heartbeatIntervalSeconds, 60)
         XCTAssertEqual(settings.historyLimit, 100)
@@ -171,7 +171,7 @@ final class CoreEngineTests: XCTestCase {
         XCTAssertEqual(hoisted4, 50)
 
         // The chosen settings survive re-registration.
-        guard case .accepted(_, let settings, _, _) = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity())) else { return XCTFail() }
+        guard case .accepted(_, let settings, _, _, _) = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity())) else { return XCTFail() }
         XCTAssertEqual(settings.heartbeatIntervalSeconds, 120)
     }
 }

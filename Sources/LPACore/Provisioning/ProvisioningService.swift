@@ -347,6 +347,9 @@ public actor ProvisioningService {
         sweeping.remove(terminalID)
     }
 
+    /// Whether this core reaches the terminal's eUICC now (the terminal's session is held here).
+    public nonisolated func reaches(terminalID: String) -> Bool { links(terminalID) != nil }
+
     /// Jobs running now.
     public var runningCount: Int { running.count }
     /// Jobs waiting for a slot or their device.

@@ -36,7 +36,8 @@ public struct CoreRPCService: EdgeToCoreService {
         }
         let outcome = try await engine.register(RegistrationRequest(
             terminalID: request.terminalID, identity: request.identity.identity, agent: request.agent,
-            remoteAddress: request.remoteAddress, edgeNodeID: context.peer.nodeID, tlsResumed: request.tlsResumed))
+            remoteAddress: request.remoteAddress, edgeNodeID: context.peer.nodeID, tlsResumed: request.tlsResumed,
+            sessionEpoch: request.sessionEpoch == 0 ? nil : Int64(clamping: request.sessionEpoch)))
         var response = CoreRPC_RegisterTerminalResponse()
         switch outcome {
         case .accepted(let model, let settings, let required, _, let epoch):
@@ -60,6 +61,7 @@ public struct CoreRPCService: EdgeToCoreService {
             response.model = model
             response.settings = CoreRPC_Settings(settings)
             response.requiredFields = required
+            response.sessionEpoch = UInt64(epoch)
         case .refused(let refusal):
             response.accepted = false
             response.reasonCode = refusal.code.rawValue

@@ -10,14 +10,18 @@ public struct TerminalRegistration: Sendable, Equatable {
     /// Node id of the edge holding the connection.
     public var edgeNodeID: String
     public var tlsResumed: Bool
+    /// nil for a new session; the epoch the core gave the session when the edge registers it again.
+    public var sessionEpoch: Int64?
 
-    public init(terminalID: String, identity: Identity, agent: String, remoteAddress: String, edgeNodeID: String, tlsResumed: Bool) {
+    public init(terminalID: String, identity: Identity, agent: String, remoteAddress: String, edgeNodeID: String, tlsResumed: Bool,
+                sessionEpoch: Int64? = nil) {
         self.terminalID = terminalID
         self.identity = identity
         self.agent = agent
         self.remoteAddress = remoteAddress
         self.edgeNodeID = edgeNodeID
         self.tlsResumed = tlsResumed
+        self.sessionEpoch = sessionEpoch
     }
 }
 

@@ -16,7 +16,10 @@ import TerminalProtocol
 /// terminals whose core changed (or whose core came back, possibly restarted) are registered again.
 /// Calls from the cores (APDU batches, settings, disconnects) are served by ``EdgeControlService``, only
 /// from the core the terminal is registered with (or being registered with): a core the terminal moved away
-/// from is told (`TerminalGone`) and refused, so it stops driving the terminal's eUICC.
+/// from is told (`TerminalGone`) and refused, so it stops driving the terminal's eUICC. A registration again
+/// carries the session epoch the core gave the session: a core refuses it (`DUPLICATE_SESSION`) when a newer
+/// session of the terminal registered meanwhile (the terminal reconnected elsewhere), and this edge then
+/// closes its stale session instead of letting it override the live one.
 public final class RPCCoreLink: CoreLink {
     private struct Core {
         let address: String
@@ -32,6 +35,8 @@ public final class RPCCoreLink: CoreLink {
     private let routes = NIOLockedValueBox([String: Int]())
     /// terminal id → index of the core a registration is on its way to.
     private let registering = NIOLockedValueBox([String: Int]())
+    /// terminal id → epoch the core gave the terminal's current session here.
+    private let epochs = NIOLockedValueBox([String: Int64]())
 
     public init(configuration: EdgeConfiguration, sessions: SessionTable, logger: Logger) throws {
         let link = configuration.core
@@ -143,6 +148,7 @@ public final class RPCCoreLink: CoreLink {
         request.agent = registration.agent
         request.remoteAddress = registration.remoteAddress
         request.tlsResumed = registration.tlsResumed
+        request.sessionEpoch = registration.sessionEpoch.map { UInt64(clamping: $0) } ?? 0
         registering.withLockedValue { $0[registration.terminalID] = index }
         defer {
             registering.withLockedValue { pending in
@@ -152,6 +158,9 @@ public final class RPCCoreLink: CoreLink {
         let response = try await EdgeToCoreClient(connection).registerTerminal(request, deadline: deadline)
         guard response.accepted else {
             return .reject(code: ReasonCode(rawValue: response.reasonCode), text: response.reasonText, retryAfterSeconds: response.retryAfterS)
+        }
+        if response.sessionEpoch != 0 {
+            epochs.withLockedValue { $0[registration.terminalID] = Int64(clamping: response.sessionEpoch) }
         }
         let previous = routes.withLockedValue { routes in
             defer { routes[registration.terminalID] = index }
@@ -215,6 +224,7 @@ public final class RPCCoreLink: CoreLink {
 
     public func terminalGone(terminalID: String, reason: ReasonCode) async {
         let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
+        epochs.withLockedValue { _ = $0.removeValue(forKey: terminalID) }
         guard let index, let connection = liveConnection(index) else { return }
         var request = CoreRPC_TerminalGoneRequest()
         request.terminalID = terminalID
@@ -250,7 +260,7 @@ public final class RPCCoreLink: CoreLink {
             moved += 1
             let registration = TerminalRegistration(
                 terminalID: handle.terminalID, identity: handle.identity, agent: "", remoteAddress: handle.remoteAddress,
-                edgeNodeID: nodeID, tlsResumed: false)
+                edgeNodeID: nodeID, tlsResumed: false, sessionEpoch: epochs.withLockedValue { $0[handle.terminalID] })
             do {
                 switch try await register(registration) {
                 case .accept(let settings, _, _):

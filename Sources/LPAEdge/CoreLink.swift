@@ -27,8 +27,9 @@ public struct TerminalRegistration: Sendable, Equatable {
 
 /// The core's answer to a registration.
 public enum RegistrationDecision: Sendable, Equatable {
-    /// Admit the terminal with these settings and the matched model.
-    case accept(settings: TerminalSettings, model: String, requiredFields: [String])
+    /// Admit the terminal with these settings and the matched model. `sessionEpoch` (from lpa-core) is the
+    /// session's epoch, carried when the edge registers the session again.
+    case accept(settings: TerminalSettings, model: String, requiredFields: [String], sessionEpoch: Int64? = nil)
     /// Refuse it; the edge sends Reject and closes.
     case reject(code: ReasonCode, text: String, retryAfterSeconds: UInt32)
 }

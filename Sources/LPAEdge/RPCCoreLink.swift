@@ -35,8 +35,6 @@ public final class RPCCoreLink: CoreLink {
     private let routes = NIOLockedValueBox([String: Int]())
     /// terminal id → index of the core a registration is on its way to.
     private let registering = NIOLockedValueBox([String: Int]())
-    /// terminal id → epoch the core gave the terminal's current session here.
-    private let epochs = NIOLockedValueBox([String: Int64]())
 
     public init(configuration: EdgeConfiguration, sessions: SessionTable, logger: Logger) throws {
         let link = configuration.core
@@ -159,9 +157,6 @@ public final class RPCCoreLink: CoreLink {
         guard response.accepted else {
             return .reject(code: ReasonCode(rawValue: response.reasonCode), text: response.reasonText, retryAfterSeconds: response.retryAfterS)
         }
-        if response.sessionEpoch != 0 {
-            epochs.withLockedValue { $0[registration.terminalID] = Int64(clamping: response.sessionEpoch) }
-        }
         let previous = routes.withLockedValue { routes in
             defer { routes[registration.terminalID] = index }
             return routes[registration.terminalID]
@@ -173,7 +168,8 @@ public final class RPCCoreLink: CoreLink {
             gone.reasonCode = ReasonCode.coreUnavailable.rawValue
             _ = try? await EdgeToCoreClient(old).terminalGone(gone, deadline: deadline)
         }
-        return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields)
+        return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields,
+                       sessionEpoch: response.sessionEpoch == 0 ? nil : Int64(clamping: response.sessionEpoch))
     }
 
     public func report(heartbeats: [HeartbeatCount]) async {
@@ -224,7 +220,6 @@ public final class RPCCoreLink: CoreLink {
 
     public func terminalGone(terminalID: String, reason: ReasonCode) async {
         let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
-        epochs.withLockedValue { _ = $0.removeValue(forKey: terminalID) }
         guard let index, let connection = liveConnection(index) else { return }
         var request = CoreRPC_TerminalGoneRequest()
         request.terminalID = terminalID
@@ -249,6 +244,8 @@ public final class RPCCoreLink: CoreLink {
         let live = sessions.all
         var moved = 0
         for handle in live {
+            // A session that ended (or was replaced) since the snapshot is not registered again: its identity is stale.
+            guard sessions.session(for: handle.terminalID) === handle else { continue }
             let current = routes.withLockedValue { $0[handle.terminalID] }
             let target = route(handle.terminalID)
             let needs = target != current || (reconnected != nil && target == reconnected)
@@ -260,10 +257,10 @@ public final class RPCCoreLink: CoreLink {
             moved += 1
             let registration = TerminalRegistration(
                 terminalID: handle.terminalID, identity: handle.identity, agent: "", remoteAddress: handle.remoteAddress,
-                edgeNodeID: nodeID, tlsResumed: false, sessionEpoch: epochs.withLockedValue { $0[handle.terminalID] })
+                edgeNodeID: nodeID, tlsResumed: false, sessionEpoch: handle.sessionEpoch)
             do {
                 switch try await register(registration) {
-                case .accept(let settings, _, _):
+                case .accept(let settings, _, _, _):
                     _ = try? await handle.push(settings: settings).get()
                 case .reject(let code, let text, _):
                     _ = try? await handle.disconnect(reason: code, text: text).get()

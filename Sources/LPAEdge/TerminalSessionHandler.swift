@@ -349,6 +349,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 let handler = bound.value
                 switch result {
                 case .success(let decision):
+                    if case .accept(_, _, _, let epoch) = decision { handler.registeredEpoch = epoch }
                     handler.perform(handler.stateMachine.registrationDecided(decision, sessionID: UUID().uuidString, now: .now()))
                 case .failure(let error):
                     handler.logger.warning("registration failed", metadata: ["error": "\(error)"])
@@ -362,7 +363,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             let identity = registeredIdentity ?? Identity()
             let handle = TerminalSessionHandle(
                 terminalID: terminalID, sessionID: welcome.sessionID, identity: identity,
-                remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, handler: self, eventLoop: context.eventLoop)
+                remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, sessionEpoch: registeredEpoch, handler: self,
+                eventLoop: context.eventLoop)
             self.handle = handle
             env.metrics.sessionsActive.increment()
             heartbeatCounter = env.ledger.open(terminalID)
@@ -438,6 +440,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     }
 
     private var registeredIdentity: Identity?
+    /// The session epoch in the core's acceptance, kept for the session's handle.
+    private var registeredEpoch: Int64?
     private var announcedFrameLimit = TerminalProtocolLimits.default.maximumFrameLength
 
     private func rearmLiveness(intervalSeconds: Int) {

@@ -91,7 +91,14 @@ public struct CoreRPCService: EdgeToCoreService {
             refused(context, method: "TerminalGone", terminalID: request.terminalID, reason: "this edge does not hold the terminal")
             throw RPCError(.permissionDenied, "terminal \(request.terminalID) is not held by this edge")
         }
-        let epoch = directory.detach(request.terminalID, from: context.connection)
+        let ended: Int64? = request.sessionEpoch == 0 ? nil : Int64(clamping: request.sessionEpoch)
+        guard let epoch = directory.detach(request.terminalID, from: context.connection, epoch: ended) else {
+            // The late notice of an older session: a newer one registered through this edge since, and stays.
+            logger.info("departure of an earlier session ignored", metadata: [
+                "terminal": "\(request.terminalID)", "session_epoch": "\(ended ?? 0)", "edge": "\(context.peer.nodeID)",
+            ])
+            return CoreRPC_TerminalGoneResponse()
+        }
         await engine.terminalGone(terminalID: request.terminalID, reason: ReasonCode(rawValue: request.reasonCode), sessionEpoch: epoch)
         return CoreRPC_TerminalGoneResponse()
     }

@@ -35,12 +35,13 @@ public final class EdgeDirectory: TerminalControl {
         }
     }
 
-    /// Forgets `terminalID` if it is still served through `connection`; returns the epoch of the session it
-    /// forgot (nil when it forgot nothing).
+    /// Forgets `terminalID` if it is still served through `connection` (and, when `epoch` is given, in that
+    /// session); returns the epoch of the session it forgot (nil when it forgot nothing).
     @discardableResult
-    public func detach(_ terminalID: String, from connection: RPCConnection?) -> Int64? {
+    public func detach(_ terminalID: String, from connection: RPCConnection?, epoch: Int64? = nil) -> Int64? {
         state.withLockedValue { s in
-            guard let current = s.terminals[terminalID], connection == nil || current.connection === connection else { return nil }
+            guard let current = s.terminals[terminalID], connection == nil || current.connection === connection,
+                  epoch == nil || current.epoch == epoch else { return nil }
             s.terminals.removeValue(forKey: terminalID)
             s.edges[ObjectIdentifier(current.connection)]?.terminals.remove(terminalID)
             return current.epoch

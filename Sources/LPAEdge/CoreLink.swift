@@ -61,8 +61,8 @@ public protocol CoreLink: Sendable {
     func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision
     /// Delivers a batch of closed counting windows.
     func report(heartbeats: [HeartbeatCount]) async
-    /// Announces that a terminal's session ended.
-    func terminalGone(terminalID: String, reason: ReasonCode) async
+    /// Announces that a terminal's session ended; `sessionEpoch` is the session's (nil when the core gave none).
+    func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async
 }
 
 /// The link used when no core is configured: admits every terminal that passed the certificate
@@ -84,5 +84,5 @@ public final class StandaloneCoreLink: CoreLink {
         counts.add(heartbeats)
     }
 
-    public func terminalGone(terminalID: String, reason: ReasonCode) async {}
+    public func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {}
 }

@@ -218,12 +218,16 @@ public final class RPCCoreLink: CoreLink {
     /// attempt the windows are counted as lost (`lpa_edge_heartbeat_windows_lost_total`) and logged.
     static let reportRetryPauses: [Duration] = [.zero, .seconds(1), .seconds(3)]
 
-    public func terminalGone(terminalID: String, reason: ReasonCode) async {
-        let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
+    public func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {
+        // A newer session of the terminal (or its registration) keeps its route; the core, told which session
+        // ended, forgets the terminal only if that is the session it holds.
+        let newer = sessions.hasSessionOrRegistration(terminalID)
+        let index = routes.withLockedValue { newer ? $0[terminalID] : $0.removeValue(forKey: terminalID) }
         guard let index, let connection = liveConnection(index) else { return }
         var request = CoreRPC_TerminalGoneRequest()
         request.terminalID = terminalID
         request.reasonCode = reason.rawValue
+        request.sessionEpoch = sessionEpoch.map { UInt64(clamping: $0) } ?? 0
         _ = try? await EdgeToCoreClient(connection).terminalGone(request, deadline: deadline)
     }
 

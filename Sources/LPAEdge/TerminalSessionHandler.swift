@@ -213,9 +213,10 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 let link = env.coreLink
                 let reason = endReason
                 let id = handle.terminalID
+                let epoch = handle.sessionEpoch
                 Task {
                     if let partial, partial.count > 0 { await link.report(heartbeats: [partial]) }
-                    await link.terminalGone(terminalID: id, reason: reason)
+                    await link.terminalGone(terminalID: id, reason: reason, sessionEpoch: epoch)
                 }
             }
             logger.info("session ended", metadata: ["reason": "\(endReason.name)"])

@@ -209,6 +209,46 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         await core.stop()
     }
 
+    /// A terminal that drops its connection and comes back at once (the card's refresh after enabling a
+    /// profile) can have its new session registered before the edge reports the old one gone. The late
+    /// departure names the old session's epoch and the core keeps the new one: it still reaches the terminal,
+    /// takes its heartbeat counts, and the store still shows it holding the session.
+    func testTheLateDepartureOfAnOldSessionLeavesTheNewOneRegistered() async throws {
+        let port = try await freePort()
+        let core = try await startCore(port: port, database: "sqlite::memory:")
+        let (edge, link) = try await startEdge(corePort: port)
+        let device = try XCTUnwrap(try FleetLoader.devices(inPKI: pkiPath, limit: 1).first)
+        let terminalID = device.identity.eid
+        func register() async throws -> Int64? {
+            let decision = try await link.register(TerminalRegistration(
+                terminalID: terminalID, identity: device.identity, agent: "test", remoteAddress: "127.0.0.1:1", edgeNodeID: "edge-e2e", tlsResumed: false))
+            guard case .accept(_, _, _, let epoch) = decision else { XCTFail("\(decision)"); return nil }
+            return epoch
+        }
+        let first = try await register()
+        let second = try await register()
+        let old = try XCTUnwrap(first)
+        let new = try XCTUnwrap(second)
+        XCTAssertGreaterThan(new, old)
+        await link.terminalGone(terminalID: terminalID, reason: .unspecified, sessionEpoch: old)
+        XCTAssertNotNil(core.directory.connection(for: terminalID), "the new session is still reachable")
+        var session = try await core.store?.terminalSession(terminalID: terminalID)
+        XCTAssertEqual(session?.coreID, "core-e2e")
+        XCTAssertEqual(session?.epoch, new)
+        // A session's own departure ends it (registered again: this test has no session table entry keeping the route).
+        let third = try await register()
+        let latest = try XCTUnwrap(third)
+        await link.terminalGone(terminalID: terminalID, reason: .unspecified, sessionEpoch: latest)
+        XCTAssertNil(core.directory.connection(for: terminalID))
+        session = try await core.store?.terminalSession(terminalID: terminalID)
+        XCTAssertNil(session?.coreID)
+        XCTAssertEqual(session?.epoch, latest)
+
+        await edge.stop()
+        await link.shutdown()
+        await core.stop()
+    }
+
     func testTerminalsAreSpreadOverCoresAndMovedWhenOneGoesAway() async throws {
         let portA = try await freePort()
         let portB = try await freePort()

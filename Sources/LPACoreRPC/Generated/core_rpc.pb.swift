@@ -217,6 +217,11 @@ public nonisolated struct CoreRPC_TerminalGoneRequest: Sendable {
   /// serverlpa.terminal.v1.ReasonCode value
   public var reasonCode: Int32 = 0
 
+  /// The epoch of the session that ended (0: unknown). The core forgets the
+  /// terminal only when this is the session it holds, so the late notice of an
+  /// older session never ends a newer one registered through the same edge.
+  public var sessionEpoch: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -739,7 +744,7 @@ nonisolated extension CoreRPC_ReportHeartbeatsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TerminalGoneRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{3}reason_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{3}reason_code\0\u{3}session_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -749,6 +754,7 @@ nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.terminalID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.reasonCode) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sessionEpoch) }()
       default: break
       }
     }
@@ -761,12 +767,16 @@ nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftP
     if self.reasonCode != 0 {
       try visitor.visitSingularInt32Field(value: self.reasonCode, fieldNumber: 2)
     }
+    if self.sessionEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sessionEpoch, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: CoreRPC_TerminalGoneRequest, rhs: CoreRPC_TerminalGoneRequest) -> Bool {
     if lhs.terminalID != rhs.terminalID {return false}
     if lhs.reasonCode != rhs.reasonCode {return false}
+    if lhs.sessionEpoch != rhs.sessionEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,20 +11,28 @@ public struct RegistrationRequest: Sendable, Equatable {
     public var remoteAddress: String
     public var edgeNodeID: String
     public var tlsResumed: Bool
+    /// The epoch the core gave this session when it first registered; nil for a new session. An edge
+    /// registering its live terminals again (after losing a core) carries it, so that a newer session of
+    /// the terminal, registered meanwhile, wins (see ``TerminalSession``).
+    public var sessionEpoch: Int64?
 
-    public init(terminalID: String, identity: Identity, agent: String = "", remoteAddress: String = "", edgeNodeID: String = "", tlsResumed: Bool = false) {
+    public init(terminalID: String, identity: Identity, agent: String = "", remoteAddress: String = "", edgeNodeID: String = "", tlsResumed: Bool = false,
+                sessionEpoch: Int64? = nil) {
         self.terminalID = terminalID
         self.identity = identity
         self.agent = agent
         self.remoteAddress = remoteAddress
         self.edgeNodeID = edgeNodeID
         self.tlsResumed = tlsResumed
+        self.sessionEpoch = sessionEpoch
     }
 }
 
 /// The core's answer: admitted with the model's settings, or refused with a reason code.
 public enum RegistrationOutcome: Sendable, Equatable {
-    case accepted(model: String, settings: TerminalSettings, requiredFields: [String], rule: String?)
+    /// `sessionEpoch` identifies the session from now on (the edge carries it when it registers the
+    /// session again).
+    case accepted(model: String, settings: TerminalSettings, requiredFields: [String], rule: String?, sessionEpoch: Int64)
     case refused(RegistrationRefusal)
 }
 
@@ -59,6 +67,8 @@ public actor CoreEngine {
     private let clock: @Sendable () -> Int64
     private let logger: Logger
     private let control: any TerminalControl
+    /// This core's node id: recorded as the holder of the terminal sessions it accepts.
+    public nonisolated let coreID: String
     public let presence: OnlineDictionary
     private var models = DeviceModelLibrary([])
     private var rules = ConfigurationLibrary([])
@@ -70,8 +80,9 @@ public actor CoreEngine {
     private var nextPushID: UInt64 = 0
 
     public init(store: any Store, presencePolicy: OnlineDictionary.Policy, control: any TerminalControl,
-                logger: Logger, clock: @escaping @Sendable () -> Int64) {
+                logger: Logger, clock: @escaping @Sendable () -> Int64, coreID: String = "core") {
         self.store = store
+        self.coreID = coreID
         self.clock = clock
         self.logger = logger
         self.control = control
@@ -114,6 +125,20 @@ public actor CoreEngine {
             logger.notice("registration refused", metadata: ["terminal": "\(request.terminalID)", "code": "\(refusal.code.name)", "reason": "\(refusal.text)"])
             return .refused(refusal)
         case .success(let (model, imported)):
+            // The session first: a stale registration (a newer session of the terminal registered since) must
+            // change nothing, not even the identity on record.
+            guard let epoch = try await store.openTerminalSession(terminalID: request.terminalID, coreID: coreID,
+                                                                  epoch: request.sessionEpoch, at: now) else {
+                let refusal = RegistrationRefusal(.duplicateSession, "session \(request.sessionEpoch ?? 0) of terminal \(request.terminalID) was replaced by a newer one")
+                try await store.recordRegistrationAttempt(RegistrationAttempt(
+                    terminalID: request.terminalID, at: now, edgeNodeID: request.edgeNodeID, remoteAddress: request.remoteAddress,
+                    outcome: refusal.code.name, detail: refusal.text))
+                logger.notice("stale registration refused", metadata: [
+                    "terminal": "\(request.terminalID)", "code": "\(refusal.code.name)", "edge": "\(request.edgeNodeID)",
+                    "session_epoch": "\(request.sessionEpoch ?? 0)",
+                ])
+                return .refused(refusal)
+            }
             let existing = try await store.device(terminalID: request.terminalID)
             // A fleet import may have named this device before it connected: its tags are the
             // device's tags for the rules, and its target profile, when given, is the requirement.
@@ -144,7 +169,7 @@ public actor CoreEngine {
             ])
             return .accepted(model: model.code,
                              settings: TerminalSettings(heartbeatIntervalSeconds: UInt32(interval), historyLimit: UInt32(limit), version: version),
-                             requiredFields: model.requiredFields, rule: rule?.name)
+                             requiredFields: model.requiredFields, rule: rule?.name, sessionEpoch: epoch)
         }
     }
 
@@ -229,9 +254,25 @@ public actor CoreEngine {
         try await store.device(terminalID: terminalID)
     }
 
-    /// A terminal's session ended on its edge. Presence is left to the miss count (claim 5).
-    public func terminalGone(terminalID: String, reason: ReasonCode) {
+    /// A terminal's session ended on its edge (or the edge's link to this core closed). Presence is left to
+    /// the miss count (claim 5). The session `sessionEpoch` (when known) is recorded as ended, so campaign
+    /// targets of the terminal no longer wait for this core.
+    public func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64? = nil) async {
         logger.info("terminal disconnected", metadata: ["terminal": "\(terminalID)", "reason": "\(reason.name)"])
+        guard let sessionEpoch else { return }
+        await sessionsEnded([terminalID: sessionEpoch])
+    }
+
+    /// Records the sessions (terminal id → epoch) as ended on this core: their edge left, or said they did.
+    public func sessionsEnded(_ sessions: [String: Int64]) async {
+        let now = clock()
+        for (terminalID, epoch) in sessions {
+            do {
+                try await store.closeTerminalSession(terminalID: terminalID, coreID: coreID, epoch: epoch, at: now)
+            } catch {
+                logger.warning("terminal session not closed in the store", metadata: ["terminal": "\(terminalID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Runs the online dictionary's miss count.

@@ -36,11 +36,12 @@ public struct CoreRPCService: EdgeToCoreService {
         }
         let outcome = try await engine.register(RegistrationRequest(
             terminalID: request.terminalID, identity: request.identity.identity, agent: request.agent,
-            remoteAddress: request.remoteAddress, edgeNodeID: context.peer.nodeID, tlsResumed: request.tlsResumed))
+            remoteAddress: request.remoteAddress, edgeNodeID: context.peer.nodeID, tlsResumed: request.tlsResumed,
+            sessionEpoch: request.sessionEpoch == 0 ? nil : Int64(clamping: request.sessionEpoch)))
         var response = CoreRPC_RegisterTerminalResponse()
         switch outcome {
-        case .accepted(let model, let settings, let required, _):
-            if let connection = context.connection { directory.attach(request.terminalID, to: connection) }
+        case .accepted(let model, let settings, let required, _, let epoch):
+            if let connection = context.connection { directory.attach(request.terminalID, to: connection, epoch: epoch) }
             if let provisioning {
                 // After the answer: the terminal is active on its edge once it has its Welcome.
                 let terminalID = request.terminalID
@@ -60,6 +61,7 @@ public struct CoreRPCService: EdgeToCoreService {
             response.model = model
             response.settings = CoreRPC_Settings(settings)
             response.requiredFields = required
+            response.sessionEpoch = UInt64(epoch)
         case .refused(let refusal):
             response.accepted = false
             response.reasonCode = refusal.code.rawValue
@@ -89,8 +91,15 @@ public struct CoreRPCService: EdgeToCoreService {
             refused(context, method: "TerminalGone", terminalID: request.terminalID, reason: "this edge does not hold the terminal")
             throw RPCError(.permissionDenied, "terminal \(request.terminalID) is not held by this edge")
         }
-        directory.detach(request.terminalID, from: context.connection)
-        await engine.terminalGone(terminalID: request.terminalID, reason: ReasonCode(rawValue: request.reasonCode))
+        let ended: Int64? = request.sessionEpoch == 0 ? nil : Int64(clamping: request.sessionEpoch)
+        guard let epoch = directory.detach(request.terminalID, from: context.connection, epoch: ended) else {
+            // The late notice of an older session: a newer one registered through this edge since, and stays.
+            logger.info("departure of an earlier session ignored", metadata: [
+                "terminal": "\(request.terminalID)", "session_epoch": "\(ended ?? 0)", "edge": "\(context.peer.nodeID)",
+            ])
+            return CoreRPC_TerminalGoneResponse()
+        }
+        await engine.terminalGone(terminalID: request.terminalID, reason: ReasonCode(rawValue: request.reasonCode), sessionEpoch: epoch)
         return CoreRPC_TerminalGoneResponse()
     }
 

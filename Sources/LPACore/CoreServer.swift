@@ -53,7 +53,8 @@ public final class CoreServer: Service, Sendable {
         do {
             try await store.migrate()
             try await abandonInterruptedImports(store, atStart: true)
-            let engine = CoreEngine(store: store, presencePolicy: configuration.presencePolicy, control: directory, logger: logger, clock: clock)
+            let engine = CoreEngine(store: store, presencePolicy: configuration.presencePolicy, control: directory, logger: logger, clock: clock,
+                                    coreID: configuration.nodeID)
             try await engine.start()
             if !configuration.libraries.isEmpty {
                 let document = try LibraryDocument.load(file: configuration.libraries)
@@ -106,6 +107,8 @@ public final class CoreServer: Service, Sendable {
                     connection.channel.closeFuture.whenComplete { _ in
                         let lost = directory.edgeClosed(connection)
                         logger.info("edge disconnected", metadata: ["edge": "\(connection.remoteNodeID)", "terminals": "\(lost.count)"])
+                        // Their sessions here ended: campaign targets of these terminals no longer wait for this core.
+                        Task { await engine.sessionsEnded(lost) }
                     }
                 })
             let retentionPeriod = UInt64(configuration.retention.sweepSeconds)

@@ -5,12 +5,17 @@ import LPARPC
 import NIOConcurrencyHelpers
 import TerminalProtocol
 
-/// Which edge holds which terminal: the core learns it from each registration and forgets it when
-/// the terminal leaves or its edge's connection closes. Requests to a terminal go to that edge.
-/// Thread-safe.
+/// Which edge holds which terminal (and the epoch of the terminal's session there): the core learns it from
+/// each registration and forgets it when the terminal leaves or its edge's connection closes. Requests to a
+/// terminal go to that edge. Thread-safe.
 public final class EdgeDirectory: TerminalControl {
+    private struct Held {
+        var connection: RPCConnection
+        var epoch: Int64
+    }
+
     private struct State {
-        var terminals: [String: RPCConnection] = [:]
+        var terminals: [String: Held] = [:]
         var edges: [ObjectIdentifier: (connection: RPCConnection, terminals: Set<String>)] = [:]
     }
 
@@ -18,45 +23,54 @@ public final class EdgeDirectory: TerminalControl {
 
     public init() {}
 
-    /// Records that `terminalID` is now served through `connection`.
-    public func attach(_ terminalID: String, to connection: RPCConnection) {
+    /// Records that `terminalID`'s session `epoch` is now served through `connection`.
+    public func attach(_ terminalID: String, to connection: RPCConnection, epoch: Int64 = 0) {
         let id = ObjectIdentifier(connection)
         state.withLockedValue { s in
-            if let old = s.terminals[terminalID], old !== connection {
+            if let old = s.terminals[terminalID]?.connection, old !== connection {
                 s.edges[ObjectIdentifier(old)]?.terminals.remove(terminalID)
             }
-            s.terminals[terminalID] = connection
+            s.terminals[terminalID] = Held(connection: connection, epoch: epoch)
             s.edges[id, default: (connection, [])].terminals.insert(terminalID)
         }
     }
 
-    /// Forgets `terminalID` if it is still served through `connection`.
-    public func detach(_ terminalID: String, from connection: RPCConnection?) {
+    /// Forgets `terminalID` if it is still served through `connection` (and, when `epoch` is given, in that
+    /// session); returns the epoch of the session it forgot (nil when it forgot nothing).
+    @discardableResult
+    public func detach(_ terminalID: String, from connection: RPCConnection?, epoch: Int64? = nil) -> Int64? {
         state.withLockedValue { s in
-            guard let current = s.terminals[terminalID], connection == nil || current === connection else { return }
+            guard let current = s.terminals[terminalID], connection == nil || current.connection === connection,
+                  epoch == nil || current.epoch == epoch else { return nil }
             s.terminals.removeValue(forKey: terminalID)
-            s.edges[ObjectIdentifier(current)]?.terminals.remove(terminalID)
+            s.edges[ObjectIdentifier(current.connection)]?.terminals.remove(terminalID)
+            return current.epoch
         }
     }
 
-    /// Forgets an edge and every terminal it held; returns those terminals.
+    /// Forgets an edge and every terminal it held; returns those terminals with their session epochs.
     @discardableResult
-    public func edgeClosed(_ connection: RPCConnection) -> Set<String> {
+    public func edgeClosed(_ connection: RPCConnection) -> [String: Int64] {
         state.withLockedValue { s in
-            guard let entry = s.edges.removeValue(forKey: ObjectIdentifier(connection)) else { return [] }
-            for t in entry.terminals where s.terminals[t] === connection { s.terminals.removeValue(forKey: t) }
-            return entry.terminals
+            guard let entry = s.edges.removeValue(forKey: ObjectIdentifier(connection)) else { return [:] }
+            var lost: [String: Int64] = [:]
+            for t in entry.terminals {
+                guard let held = s.terminals[t], held.connection === connection else { continue }
+                s.terminals.removeValue(forKey: t)
+                lost[t] = held.epoch
+            }
+            return lost
         }
     }
 
     /// Whether `terminalID` is currently served through `connection` (false for a nil connection).
     public func holds(_ terminalID: String, through connection: RPCConnection?) -> Bool {
         guard let connection else { return false }
-        return state.withLockedValue { $0.terminals[terminalID] === connection }
+        return state.withLockedValue { $0.terminals[terminalID]?.connection === connection }
     }
 
     public func connection(for terminalID: String) -> RPCConnection? {
-        state.withLockedValue { $0.terminals[terminalID] }
+        state.withLockedValue { $0.terminals[terminalID]?.connection }
     }
 
     public var terminalCount: Int { state.withLockedValue { $0.terminals.count } }

@@ -10,21 +10,26 @@ public struct TerminalRegistration: Sendable, Equatable {
     /// Node id of the edge holding the connection.
     public var edgeNodeID: String
     public var tlsResumed: Bool
+    /// nil for a new session; the epoch the core gave the session when the edge registers it again.
+    public var sessionEpoch: Int64?
 
-    public init(terminalID: String, identity: Identity, agent: String, remoteAddress: String, edgeNodeID: String, tlsResumed: Bool) {
+    public init(terminalID: String, identity: Identity, agent: String, remoteAddress: String, edgeNodeID: String, tlsResumed: Bool,
+                sessionEpoch: Int64? = nil) {
         self.terminalID = terminalID
         self.identity = identity
         self.agent = agent
         self.remoteAddress = remoteAddress
         self.edgeNodeID = edgeNodeID
         self.tlsResumed = tlsResumed
+        self.sessionEpoch = sessionEpoch
     }
 }
 
 /// The core's answer to a registration.
 public enum RegistrationDecision: Sendable, Equatable {
-    /// Admit the terminal with these settings and the matched model.
-    case accept(settings: TerminalSettings, model: String, requiredFields: [String])
+    /// Admit the terminal with these settings and the matched model. `sessionEpoch` (from lpa-core) is the
+    /// session's epoch, carried when the edge registers the session again.
+    case accept(settings: TerminalSettings, model: String, requiredFields: [String], sessionEpoch: Int64? = nil)
     /// Refuse it; the edge sends Reject and closes.
     case reject(code: ReasonCode, text: String, retryAfterSeconds: UInt32)
 }
@@ -56,8 +61,8 @@ public protocol CoreLink: Sendable {
     func register(_ registration: TerminalRegistration) async throws -> RegistrationDecision
     /// Delivers a batch of closed counting windows.
     func report(heartbeats: [HeartbeatCount]) async
-    /// Announces that a terminal's session ended.
-    func terminalGone(terminalID: String, reason: ReasonCode) async
+    /// Announces that a terminal's session ended; `sessionEpoch` is the session's (nil when the core gave none).
+    func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async
 }
 
 /// The link used when no core is configured: admits every terminal that passed the certificate
@@ -79,5 +84,5 @@ public final class StandaloneCoreLink: CoreLink {
         counts.add(heartbeats)
     }
 
-    public func terminalGone(terminalID: String, reason: ReasonCode) async {}
+    public func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {}
 }

@@ -16,7 +16,10 @@ import TerminalProtocol
 /// terminals whose core changed (or whose core came back, possibly restarted) are registered again.
 /// Calls from the cores (APDU batches, settings, disconnects) are served by ``EdgeControlService``, only
 /// from the core the terminal is registered with (or being registered with): a core the terminal moved away
-/// from is told (`TerminalGone`) and refused, so it stops driving the terminal's eUICC.
+/// from is told (`TerminalGone`) and refused, so it stops driving the terminal's eUICC. A registration again
+/// carries the session epoch the core gave the session: a core refuses it (`DUPLICATE_SESSION`) when a newer
+/// session of the terminal registered meanwhile (the terminal reconnected elsewhere), and this edge then
+/// closes its stale session instead of letting it override the live one.
 public final class RPCCoreLink: CoreLink {
     private struct Core {
         let address: String
@@ -143,6 +146,7 @@ public final class RPCCoreLink: CoreLink {
         request.agent = registration.agent
         request.remoteAddress = registration.remoteAddress
         request.tlsResumed = registration.tlsResumed
+        request.sessionEpoch = registration.sessionEpoch.map { UInt64(clamping: $0) } ?? 0
         registering.withLockedValue { $0[registration.terminalID] = index }
         defer {
             registering.withLockedValue { pending in
@@ -164,7 +168,8 @@ public final class RPCCoreLink: CoreLink {
             gone.reasonCode = ReasonCode.coreUnavailable.rawValue
             _ = try? await EdgeToCoreClient(old).terminalGone(gone, deadline: deadline)
         }
-        return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields)
+        return .accept(settings: response.settings.terminalSettings, model: response.model, requiredFields: response.requiredFields,
+                       sessionEpoch: response.sessionEpoch == 0 ? nil : Int64(clamping: response.sessionEpoch))
     }
 
     public func report(heartbeats: [HeartbeatCount]) async {
@@ -213,12 +218,16 @@ public final class RPCCoreLink: CoreLink {
     /// attempt the windows are counted as lost (`lpa_edge_heartbeat_windows_lost_total`) and logged.
     static let reportRetryPauses: [Duration] = [.zero, .seconds(1), .seconds(3)]
 
-    public func terminalGone(terminalID: String, reason: ReasonCode) async {
-        let index = routes.withLockedValue { $0.removeValue(forKey: terminalID) }
+    public func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {
+        // A newer session of the terminal (or its registration) keeps its route; the core, told which session
+        // ended, forgets the terminal only if that is the session it holds.
+        let newer = sessions.hasSessionOrRegistration(terminalID)
+        let index = routes.withLockedValue { newer ? $0[terminalID] : $0.removeValue(forKey: terminalID) }
         guard let index, let connection = liveConnection(index) else { return }
         var request = CoreRPC_TerminalGoneRequest()
         request.terminalID = terminalID
         request.reasonCode = reason.rawValue
+        request.sessionEpoch = sessionEpoch.map { UInt64(clamping: $0) } ?? 0
         _ = try? await EdgeToCoreClient(connection).terminalGone(request, deadline: deadline)
     }
 
@@ -239,6 +248,8 @@ public final class RPCCoreLink: CoreLink {
         let live = sessions.all
         var moved = 0
         for handle in live {
+            // A session that ended (or was replaced) since the snapshot is not registered again: its identity is stale.
+            guard sessions.session(for: handle.terminalID) === handle else { continue }
             let current = routes.withLockedValue { $0[handle.terminalID] }
             let target = route(handle.terminalID)
             let needs = target != current || (reconnected != nil && target == reconnected)
@@ -250,10 +261,10 @@ public final class RPCCoreLink: CoreLink {
             moved += 1
             let registration = TerminalRegistration(
                 terminalID: handle.terminalID, identity: handle.identity, agent: "", remoteAddress: handle.remoteAddress,
-                edgeNodeID: nodeID, tlsResumed: false)
+                edgeNodeID: nodeID, tlsResumed: false, sessionEpoch: handle.sessionEpoch)
             do {
                 switch try await register(registration) {
-                case .accept(let settings, _, _):
+                case .accept(let settings, _, _, _):
                     _ = try? await handle.push(settings: settings).get()
                 case .reject(let code, let text, _):
                     _ = try? await handle.disconnect(reason: code, text: text).get()

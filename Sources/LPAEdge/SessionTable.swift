@@ -72,6 +72,11 @@ public final class SessionTable: Sendable {
         for waiter in waiting { waiter.resume(returning: current) }
     }
 
+    /// Whether the terminal has a session here or a registration in flight.
+    public func hasSessionOrRegistration(_ terminalID: String) -> Bool {
+        state.withLockedValue { $0.sessions[terminalID] != nil || ($0.registering[terminalID] ?? 0) > 0 }
+    }
+
     public func session(for terminalID: String) -> TerminalSessionHandle? {
         state.withLockedValue { $0.sessions[terminalID] }
     }

@@ -46,6 +46,8 @@ public final class TerminalSessionHandle: Sendable {
     public let eventLoop: EventLoop
     /// The largest frame the terminal accepts (announced in Hello; the protocol default when it announced none).
     public let maximumFrameLength: Int
+    /// The epoch lpa-core gave this session (nil without a core); carried when the edge registers it again.
+    public let sessionEpoch: Int64?
     private let handler: NIOLoopBound<TerminalSessionHandler>
     /// Core requests to the terminal (APDU batches, channel opens and closes) waiting for its answer.
     private let exchanges = NIOLockedValueBox(0)
@@ -61,8 +63,9 @@ public final class TerminalSessionHandle: Sendable {
     }
 
     init(terminalID: String, sessionID: String, identity: Identity, remoteAddress: String, maximumFrameLength: Int = TerminalProtocolLimits.default.maximumFrameLength,
-         handler: TerminalSessionHandler, eventLoop: EventLoop) {
+         sessionEpoch: Int64? = nil, handler: TerminalSessionHandler, eventLoop: EventLoop) {
         self.terminalID = terminalID
+        self.sessionEpoch = sessionEpoch
         self.sessionID = sessionID
         self.identity = identity
         self.remoteAddress = remoteAddress

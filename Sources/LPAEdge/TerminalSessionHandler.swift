@@ -216,9 +216,10 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 let link = env.coreLink
                 let reason = endReason
                 let id = handle.terminalID
+                let epoch = handle.sessionEpoch
                 Task {
                     if let partial, partial.count > 0 { await link.report(heartbeats: [partial]) }
-                    await link.terminalGone(terminalID: id, reason: reason)
+                    await link.terminalGone(terminalID: id, reason: reason, sessionEpoch: epoch)
                 }
             }
             logger.info("session ended", metadata: ["reason": "\(endReason.name)"])
@@ -352,6 +353,7 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
                 let handler = bound.value
                 switch result {
                 case .success(let decision):
+                    if case .accept(_, _, _, let epoch) = decision { handler.registeredEpoch = epoch }
                     handler.perform(handler.stateMachine.registrationDecided(decision, sessionID: UUID().uuidString, now: .now()))
                 case .failure(let error):
                     handler.logger.warning("registration failed", metadata: ["error": "\(error)"])
@@ -365,7 +367,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             let identity = registeredIdentity ?? Identity()
             let handle = TerminalSessionHandle(
                 terminalID: terminalID, sessionID: welcome.sessionID, identity: identity,
-                remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, handler: self, eventLoop: context.eventLoop)
+                remoteAddress: remoteAddress, maximumFrameLength: announcedFrameLimit, sessionEpoch: registeredEpoch, handler: self,
+                eventLoop: context.eventLoop)
             self.handle = handle
             env.metrics.sessionsActive.increment()
             heartbeatCounter = env.ledger.open(terminalID)
@@ -448,6 +451,8 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
     }
 
     private var registeredIdentity: Identity?
+    /// The session epoch in the core's acceptance, kept for the session's handle.
+    private var registeredEpoch: Int64?
     private var announcedFrameLimit = TerminalProtocolLimits.default.maximumFrameLength
 
     private func rearmLiveness(intervalSeconds: Int) {

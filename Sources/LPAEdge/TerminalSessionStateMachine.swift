@@ -159,7 +159,7 @@ struct TerminalSessionStateMachine {
     mutating func registrationDecided(_ decision: RegistrationDecision, sessionID: String, now: NIODeadline) -> Action {
         guard case .registering(let id) = state else { return .none }
         switch decision {
-        case .accept(let settings, let model, let required):
+        case .accept(let settings, let model, let required, _):
             state = .active(ActiveSession(terminalID: id, intervalSeconds: Int(settings.heartbeatIntervalSeconds)))
             lastHeard = now
             heartbeatTokens = policy.heartbeatBurst

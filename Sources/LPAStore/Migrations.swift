@@ -270,6 +270,18 @@ public enum Migrations {
             "ALTER TABLE provisioning_jobs ADD COLUMN owner TEXT",
             "ALTER TABLE provisioning_jobs ADD COLUMN claim_until INTEGER",
         ]),
+        // Terminal sessions: the core holding each terminal and the session epoch (self-contained).
+        Migration(version: 7, statements: [
+            """
+            CREATE TABLE terminal_sessions (
+                terminal_id TEXT PRIMARY KEY,
+                core_id TEXT,
+                epoch INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT
+            """,
+            "CREATE INDEX terminal_sessions_core ON terminal_sessions (core_id, terminal_id)",
+        ]),
     ]
 
     public static let postgres: [Migration] = [
@@ -522,6 +534,17 @@ public enum Migrations {
         Migration(version: 6, statements: [
             "ALTER TABLE provisioning_jobs ADD COLUMN owner TEXT",
             "ALTER TABLE provisioning_jobs ADD COLUMN claim_until BIGINT",
+        ]),
+        Migration(version: 7, statements: [
+            """
+            CREATE TABLE terminal_sessions (
+                terminal_id TEXT COLLATE "C" PRIMARY KEY,
+                core_id TEXT COLLATE "C",
+                epoch BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX terminal_sessions_core ON terminal_sessions (core_id, terminal_id)",
         ]),
     ]
 

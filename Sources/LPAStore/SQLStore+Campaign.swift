@@ -113,6 +113,13 @@ extension SQLStore {
         var condition = takeOver
             ? "state IN ('claimed', 'running') AND claim_expires_at < $4"
             : "state = 'pending' AND next_attempt_at <= $4"
+        // The terminal's download runs on the core that holds its session: targets of terminals another core
+        // holds are that core's; those of terminals nobody holds may be claimed by any core (one that cannot
+        // reach the device gives the target back without starting a download).
+        condition += """
+             AND NOT EXISTS (SELECT 1 FROM terminal_sessions s WHERE s.terminal_id = campaign_targets.terminal_id
+                AND s.core_id IS NOT NULL AND s.core_id <> $2)
+            """
         if let phase {
             binds.append(.text(phase.rawValue))
             condition += " AND phase = $6"
@@ -123,7 +130,8 @@ extension SQLStore {
         let claimed = try await write(input, [SQLStatement("""
             WITH picked AS MATERIALIZED (
                 SELECT terminal_id FROM campaign_targets WHERE campaign_id = $1 AND \(condition)
-                ORDER BY phase, terminal_id LIMIT $5 \(executor.claimLockClause)
+                ORDER BY phase, CASE WHEN EXISTS (SELECT 1 FROM terminal_sessions s WHERE s.terminal_id = campaign_targets.terminal_id
+                    AND s.core_id = $2) THEN 0 ELSE 1 END, terminal_id LIMIT $5 \(executor.claimLockClause)
             )
             UPDATE campaign_targets SET state = CASE WHEN state = 'running' THEN 'running' ELSE 'claimed' END,
                 claimed_by = $2, claim_expires_at = $3, updated_at = $4

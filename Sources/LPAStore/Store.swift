@@ -61,6 +61,19 @@ public protocol Store: Sendable {
     /// Newest first.
     func presenceChanges(terminalID: String, limit: Int) async throws -> [PresenceChange]
 
+    // MARK: Terminal sessions (which core holds a terminal)
+
+    /// Records that `coreID` holds the terminal's session. A new session (`epoch` nil) gets the next epoch
+    /// (one more than the last recorded, 1 for the first); an existing one (an edge registering its terminal
+    /// again) keeps `epoch` and is refused when a newer session registered since (the stored epoch is
+    /// higher). Returns the session's epoch, or nil when refused (nothing changed).
+    func openTerminalSession(terminalID: String, coreID: String, epoch: Int64?, at now: Int64) async throws -> Int64?
+    /// Ends the session `epoch` of the terminal on `coreID` (the terminal left it); a newer session, or one
+    /// another core holds, is left as it is. Returns whether it ended one.
+    @discardableResult
+    func closeTerminalSession(terminalID: String, coreID: String, epoch: Int64, at now: Int64) async throws -> Bool
+    func terminalSession(terminalID: String) async throws -> TerminalSession?
+
     // MARK: Provisioning jobs (S120–S150)
 
     /// Stores a new job. Returns `false` (and stores nothing) when the terminal already has an active job.
@@ -139,9 +152,11 @@ public protocol Store: Sendable {
     /// Targets of a campaign in terminal-id order after `after`, only in `state` when given.
     func campaignTargets(campaignID: String, state: CampaignTarget.State?, after: String?, limit: Int) async throws -> [CampaignTarget]
     /// Claims for `coreID` until `until`: up to `limit` pending targets due at `now` (only of `phase` when
-    /// given; canary first, then terminal-id order) when `takeOver` is false; otherwise up to `limit`
-    /// claimed or running targets whose claim expired before `now` (another core stopped renewing them).
-    /// Concurrent claims never take the same target. Returns how many it claimed.
+    /// given; canary first, then the terminals `coreID` holds, then terminal-id order) when `takeOver` is
+    /// false; otherwise up to `limit` claimed or running targets whose claim expired before `now` (another
+    /// core stopped renewing them). A target whose terminal's session another core holds
+    /// (``openTerminalSession(terminalID:coreID:epoch:at:)``) is left to that core. Concurrent claims never
+    /// take the same target. Returns how many it claimed.
     func claimCampaignTargets(campaignID: String, coreID: String, now: Int64, until: Int64, limit: Int,
                               phase: CampaignTarget.Phase?, takeOver: Bool) async throws -> Int
     /// Claimed and running targets `coreID` holds in the campaign.

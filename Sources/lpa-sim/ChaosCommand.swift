@@ -81,6 +81,9 @@ struct ChaosCommand: AsyncParsableCommand {
     @Flag(help: "Keep the working folder (logs, PKI) after the run.")
     var keep = false
 
+    @Option(help: "Log level of the cores and edges (their logs are in the working folder).")
+    var logLevel: String = "notice"
+
     func validate() throws {
         guard terminals > 0 else { throw ValidationError("--terminals must be positive") }
         guard cores >= 2, edges >= 2 else { throw ValidationError("--cores and --edges must be 2 or more") }
@@ -100,6 +103,7 @@ struct ChaosCommand: AsyncParsableCommand {
         let dir = workdir ?? NSTemporaryDirectory() + "lpa-chaos-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var topology = ChaosTopology(directory: dir, binaries: binaries, user: runAs)
+        topology.logLevel = logLevel
         defer {
             topology.stopAll()
             if !keep { try? FileManager.default.removeItem(atPath: dir) }
@@ -243,6 +247,17 @@ struct ChaosCommand: AsyncParsableCommand {
             default: report.stuck += 1
             }
             report.falseFailures += jobs.filter { $0.state == .failed || $0.state == .returnTimedOut }.count
+            if newest?.state != .confirmed || jobs.count > 1 {
+                // What a user would look at: the jobs, the device on record, its session and its card.
+                let device = try await store.device(terminalID: eid)
+                let session = try await store.terminalSession(terminalID: eid)
+                let history = jobs.map { "\($0.id) \($0.state.rawValue) owner=\($0.owner ?? "-") iccid=\($0.iccid ?? "-") \($0.errorCode ?? "")" }
+                Console.error("""
+                    terminal \(eid): jobs [\(history.joined(separator: "; "))]; device iccid=\(device?.fields["iccid"] ?? "-") \
+                    registered=\(device?.lastRegistered ?? 0); session core=\(session?.coreID ?? "-") epoch=\(session?.epoch ?? 0); \
+                    card enabled=\(cards.enabledICCIDs(eid: eid).joined(separator: ","))
+                    """)
+            }
             if cards.profileCount(eid: eid) > 1 || (installed[eid]?.count ?? 0) > 1 { report.doubleInstalls += 1 }
             if try await store.presence(terminalID: eid)?.state == .offline { report.falseOffline += 1 }
             report.offlineTransitions += try await store.presenceChanges(terminalID: eid, limit: 1000).filter { $0.to == .offline }.count
@@ -270,6 +285,11 @@ final class CardShelf: @unchecked Sendable {
 
     func keep(_ card: VirtualEUICC, eid: String) {
         lock.withLock { cards[eid, default: []].append(card) }
+    }
+
+    /// The enabled profile of each card of `eid`.
+    func enabledICCIDs(eid: String) -> [String] {
+        lock.withLock { cards[eid] ?? [] }.map { $0.enabledICCID ?? "-" }
     }
 
     /// The most profiles any card of `eid` holds.

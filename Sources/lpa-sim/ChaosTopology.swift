@@ -35,6 +35,9 @@ struct ChaosTopology {
     private var starts: [Member: Int] = [:]
     private var postgres: (bin: String, data: String)?
 
+    /// Log level of the cores and edges.
+    var logLevel = "notice"
+
     init(directory: String, binaries: URL, user: String?) {
         self.directory = directory
         self.binaries = binaries
@@ -70,14 +73,14 @@ struct ChaosTopology {
         let port = try port(for: .core(index))
         let process = try await launch(.core(index), binaries.appendingPathComponent("lpa-core").path, [
             "serve", "--config", "\(directory)/core.yaml", "--store", store, "--listen", "127.0.0.1:\(port)", "--pki", pki,
-            "--libraries", "\(directory)/libraries.yaml", "--node-id", Member.core(index).name, "--log-level", "notice",
+            "--libraries", "\(directory)/libraries.yaml", "--node-id", Member.core(index).name, "--log-level", logLevel,
         ])
         try await process.waitUntilAccepting(host: "127.0.0.1", port: port, timeout: .seconds(60))
     }
 
     mutating func startEdge(_ index: Int, pki: String) async throws {
         let port = try port(for: .edge(index))
-        var arguments = ["--config", "\(directory)/edge.yaml", "--listen", "127.0.0.1:\(port)", "--pki", pki, "--node-id", Member.edge(index).name, "--log-level", "notice"]
+        var arguments = ["--config", "\(directory)/edge.yaml", "--listen", "127.0.0.1:\(port)", "--pki", pki, "--node-id", Member.edge(index).name, "--log-level", logLevel]
         for member in ports.keys.sorted(by: { $0.name < $1.name }) {
             if case .core = member, let corePort = ports[member] { arguments += ["--core", "127.0.0.1:\(corePort)"] }
         }

@@ -109,7 +109,7 @@ final class AdminAPITests: XCTestCase {
         // The running engine uses the new model and rule without a restart.
         let outcome = try await harness.engine.register(RegistrationRequest(
             terminalID: "T-1", identity: Identity(eid: Fleet.eid(1), imei: "", iccid: "", model: "SIM-TRACKER-1", firmware: "1")))
-        guard case .accepted(let accepted, _, _, let ruleName) = outcome else { return XCTFail("\(outcome)") }
+        guard case .accepted(let accepted, _, _, let ruleName, _) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertEqual(accepted, "SIM-TRACKER-1")
         XCTAssertEqual(ruleName, "trackers")
 

@@ -2,6 +2,7 @@ import Foundation
 @testable import LPACore
 @testable import LPAEdge
 import LPASimKit
+import LPAStore
 import Logging
 import NIOCore
 import NIOPosix
@@ -157,6 +158,92 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         }
 
         await fleet.stop()
+        await edge.stop()
+        await link.shutdown()
+        await core.stop()
+    }
+
+    /// An edge registering its live terminals again after losing its core carries each session's epoch: a
+    /// session a newer one of the same terminal replaced meanwhile (the terminal reconnected elsewhere) is
+    /// refused with DUPLICATE_SESSION and closed by the edge, and it changes nothing on record.
+    func testAStaleReRegistrationNeverOverridesANewerSession() async throws {
+        let database = NSTemporaryDirectory() + "lpa-e2e-\(UUID().uuidString).db"
+        let port = try await freePort()
+        var core = try await startCore(port: port, database: database)
+        let (edge, link) = try await startEdge(corePort: port)
+        let devices = try FleetLoader.devices(inPKI: pkiPath, limit: 2)
+        let fleet = try fleet(devices, edge: edge)
+        fleet.start()
+        try await eventually("two registrations") { core.directory.terminalCount == 2 }
+        let stale = devices[0].identity.eid
+        let live = devices[1].identity.eid
+
+        // While the core is away, a newer session of the first terminal registers (another edge, another core).
+        await core.stop()
+        let store = try StoreFactory.open(url: database)
+        let first = try await store.terminalSession(terminalID: stale)
+        XCTAssertEqual(first?.epoch, 1)
+        let newer = try await store.openTerminalSession(terminalID: stale, coreID: "core-elsewhere", epoch: nil, at: 1)
+        XCTAssertEqual(newer, 2)
+        try await store.close()
+
+        core = try await startCore(port: port, database: database)
+        try await eventually("the other terminal registered again") { core.directory.connection(for: live) != nil }
+        let engine = try XCTUnwrap(core.engine)
+        try await eventually("the stale session refused") {
+            let attempts = (try? await core.store?.registrationAttempts(terminalID: stale, limit: 10)) ?? []
+            return attempts.contains { $0.outcome == "DUPLICATE_SESSION" }
+        }
+        // The edge closed the stale session; the terminal reconnects as a new session, which wins.
+        try await eventually("the terminal back as a new session") {
+            let session = try? await core.store?.terminalSession(terminalID: stale)
+            return (session?.epoch ?? 0) >= 3 && session?.coreID == "core-e2e" && core.directory.connection(for: stale) != nil
+        }
+        let kept = try await core.store?.terminalSession(terminalID: live)
+        XCTAssertEqual(kept?.epoch, 1, "a session registered again keeps its epoch")
+        _ = engine
+
+        await fleet.stop()
+        await edge.stop()
+        await link.shutdown()
+        await core.stop()
+    }
+
+    /// A terminal that drops its connection and comes back at once (the card's refresh after enabling a
+    /// profile) can have its new session registered before the edge reports the old one gone. The late
+    /// departure names the old session's epoch and the core keeps the new one: it still reaches the terminal,
+    /// takes its heartbeat counts, and the store still shows it holding the session.
+    func testTheLateDepartureOfAnOldSessionLeavesTheNewOneRegistered() async throws {
+        let port = try await freePort()
+        let core = try await startCore(port: port, database: "sqlite::memory:")
+        let (edge, link) = try await startEdge(corePort: port)
+        let device = try XCTUnwrap(try FleetLoader.devices(inPKI: pkiPath, limit: 1).first)
+        let terminalID = device.identity.eid
+        func register() async throws -> Int64? {
+            let decision = try await link.register(TerminalRegistration(
+                terminalID: terminalID, identity: device.identity, agent: "test", remoteAddress: "127.0.0.1:1", edgeNodeID: "edge-e2e", tlsResumed: false))
+            guard case .accept(_, _, _, let epoch) = decision else { XCTFail("\(decision)"); return nil }
+            return epoch
+        }
+        let first = try await register()
+        let second = try await register()
+        let old = try XCTUnwrap(first)
+        let new = try XCTUnwrap(second)
+        XCTAssertGreaterThan(new, old)
+        await link.terminalGone(terminalID: terminalID, reason: .unspecified, sessionEpoch: old)
+        XCTAssertNotNil(core.directory.connection(for: terminalID), "the new session is still reachable")
+        var session = try await core.store?.terminalSession(terminalID: terminalID)
+        XCTAssertEqual(session?.coreID, "core-e2e")
+        XCTAssertEqual(session?.epoch, new)
+        // A session's own departure ends it (registered again: this test has no session table entry keeping the route).
+        let third = try await register()
+        let latest = try XCTUnwrap(third)
+        await link.terminalGone(terminalID: terminalID, reason: .unspecified, sessionEpoch: latest)
+        XCTAssertNil(core.directory.connection(for: terminalID))
+        session = try await core.store?.terminalSession(terminalID: terminalID)
+        XCTAssertNil(session?.coreID)
+        XCTAssertEqual(session?.epoch, latest)
+
         await edge.stop()
         await link.shutdown()
         await core.stop()

@@ -79,11 +79,40 @@ final class CoreEngineTests: XCTestCase {
         Identity(eid: eid, imei: imei ?? self.imei, iccid: "89882110000000000010", model: model, firmware: "1.0")
     }
 
+    func testAStaleRegistrationOfAReplacedSessionIsRefusedAndChangesNothing() async throws {
+        let clock = ManualClock()
+        let (engine, store) = try await makeEngine(clock: clock)
+        let old = identity()
+        guard case .accepted(_, _, _, _, let first) = try await engine.register(RegistrationRequest(terminalID: eid, identity: old, edgeNodeID: "edge-1")) else {
+            return XCTFail("first session refused")
+        }
+        // The device enabled a new profile and reconnected through another edge: a new session.
+        var current = old
+        current.iccid = "89882110000000000028"
+        guard case .accepted(_, _, _, _, let second) = try await engine.register(RegistrationRequest(terminalID: eid, identity: current, edgeNodeID: "edge-2")) else {
+            return XCTFail("second session refused")
+        }
+        XCTAssertGreaterThan(second, first)
+        // The first edge, which lost its core, registers its (stale) session again.
+        let outcome = try await engine.register(RegistrationRequest(terminalID: eid, identity: old, edgeNodeID: "edge-1", sessionEpoch: first))
+        guard case .refused(let refusal) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertEqual(refusal.code, .duplicateSession)
+        let device = try await store.device(terminalID: eid)
+        XCTAssertEqual(device?.fields["iccid"], current.iccid, "the live session's identity stays on record")
+        let session = try await store.terminalSession(terminalID: eid)
+        XCTAssertEqual(session?.epoch, second)
+        // The live session registered again (its edge lost a core too) is accepted with its epoch.
+        guard case .accepted(_, _, _, _, let again) = try await engine.register(RegistrationRequest(terminalID: eid, identity: current, edgeNodeID: "edge-2", sessionEpoch: second)) else {
+            return XCTFail("the live session was refused")
+        }
+        XCTAssertEqual(again, second)
+    }
+
     func testRegistrationImportsIdentityChoosesRuleAndRecordsIt() async throws {
         let clock = ManualClock()
         let (engine, store) = try await makeEngine(clock: clock)
         let outcome = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity(), edgeNodeID: "edge-1"))
-        guard case .accepted(let model, let settings, let required, let rule) = outcome else { return XCTFail("\(outcome)") }
+        guard case .accepted(let model, let settings, let required, let rule, _) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertEqual(model, "SIM-METER-1")
         XCTAssertEqual(settings.heartbeatIntervalSeconds, 60)
         XCTAssertEqual(settings.historyLimit, 100)
@@ -171,7 +200,7 @@ final class CoreEngineTests: XCTestCase {
         XCTAssertEqual(hoisted4, 50)
 
         // The chosen settings survive re-registration.
-        guard case .accepted(_, let settings, _, _) = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity())) else { return XCTFail() }
+        guard case .accepted(_, let settings, _, _, _) = try await engine.register(RegistrationRequest(terminalID: eid, identity: identity())) else { return XCTFail() }
         XCTAssertEqual(settings.heartbeatIntervalSeconds, 120)
     }
 }

@@ -19,7 +19,7 @@ final class DeviceAgentResumptionTests: XCTestCase {
             return try await inner.register(registration)
         }
         func report(heartbeats: [HeartbeatCount]) async { await inner.report(heartbeats: heartbeats) }
-        func terminalGone(terminalID: String, reason: ReasonCode) async {}
+        func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {}
     }
 
     func testAgentResumesOnAnotherEdgeSharingTheTicketSecret() async throws {

@@ -32,7 +32,7 @@ final class RecordingCoreLink: CoreLink {
         record.withLockedValue { $0.reports.append(contentsOf: heartbeats) }
     }
 
-    func terminalGone(terminalID: String, reason: ReasonCode) async {
+    func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {
         record.withLockedValue { $0.gone.append((terminalID, reason)) }
     }
 }
@@ -76,7 +76,7 @@ final class GatedCoreLink: CoreLink {
     }
 
     func report(heartbeats: [HeartbeatCount]) async {}
-    func terminalGone(terminalID: String, reason: ReasonCode) async {}
+    func terminalGone(terminalID: String, reason: ReasonCode, sessionEpoch: Int64?) async {}
 }
 
 final class TerminalSessionHandlerTests: XCTestCase {
@@ -171,6 +171,20 @@ final class TerminalSessionHandlerTests: XCTestCase {
             XCTAssertEqual(error, .sessionClosed(terminalID: eid))
         }
         XCTAssertEqual(env.sessions.count, 0)
+    }
+
+    func testTheSessionKeepsTheEpochTheCoreGaveIt() async throws {
+        let link = RecordingCoreLink(decision: .accept(settings: TerminalSettings(heartbeatIntervalSeconds: 60, historyLimit: 10, version: 1),
+                                                       model: "SIM-METER-1", requiredFields: ["eid"], sessionEpoch: 7))
+        let env = makeEnvironment(link: link)
+        let channel = try await makeChannel(env)
+        channel.pipeline.fireUserInboundEventTriggered(handshake(cn: eid))
+        try await send(to: channel, hello(eid: eid))
+        guard case .welcome = try await nextFrame(channel) else { return XCTFail() }
+        XCTAssertNil(link.record.withLockedValue { $0.registrations.first?.sessionEpoch }, "a new session registers without an epoch")
+        let handle = try XCTUnwrap(env.sessions.session(for: eid))
+        XCTAssertEqual(handle.sessionEpoch, 7, "carried when the edge registers this session again")
+        try await channel.close()
     }
 
     func testSpoofedIdentityIsRejectedAndNeverRegistered() async throws {

@@ -35,6 +35,8 @@ final class PostgresStoreTests: StoreTestCase {
     func testCampaignsAreStoredWithTargetsAndProgress() async throws { try await behaviour { try await $0.campaignsAreStoredWithTargetsAndProgress() } }
     func testCampaignClaimsRespectPhaseDueTimeHolderAndExpiry() async throws { try await behaviour { try await $0.campaignClaimsRespectPhaseDueTimeHolderAndExpiry() } }
     func testConcurrentCampaignClaimsNeverOverlap() async throws { try await behaviour { try await $0.concurrentCampaignClaimsNeverOverlap() } }
+    func testTerminalSessionEpochsGrowAndStaleSessionsAreRefused() async throws { try await behaviour { try await $0.terminalSessionEpochsGrowAndStaleSessionsAreRefused() } }
+    func testCampaignClaimsLeaveTerminalsHeldByAnotherCore() async throws { try await behaviour { try await $0.campaignClaimsLeaveTerminalsHeldByAnotherCore() } }
     func testWebhookDeliveriesAreClaimedOnceAndFinishedOnce() async throws { try await behaviour { try await $0.webhookDeliveriesAreClaimedOnceAndFinishedOnce() } }
     func testConcurrentWebhookClaimsNeverShareADelivery() async throws { try await behaviour { try await $0.concurrentWebhookClaimsNeverShareADelivery() } }
 }

@@ -93,4 +93,6 @@ final class SQLiteStoreTests: StoreTestCase {
     func testCampaignsAreStoredWithTargetsAndProgress() async throws { try await behaviour { try await $0.campaignsAreStoredWithTargetsAndProgress() } }
     func testCampaignClaimsRespectPhaseDueTimeHolderAndExpiry() async throws { try await behaviour { try await $0.campaignClaimsRespectPhaseDueTimeHolderAndExpiry() } }
     func testConcurrentCampaignClaimsNeverOverlap() async throws { try await behaviour { try await $0.concurrentCampaignClaimsNeverOverlap() } }
+    func testTerminalSessionEpochsGrowAndStaleSessionsAreRefused() async throws { try await behaviour { try await $0.terminalSessionEpochsGrowAndStaleSessionsAreRefused() } }
+    func testCampaignClaimsLeaveTerminalsHeldByAnotherCore() async throws { try await behaviour { try await $0.campaignClaimsLeaveTerminalsHeldByAnotherCore() } }
 }

@@ -10,7 +10,11 @@ import Logging
 ///
 /// All state is the store's: targets are claimed with an expiry that every tick renews, so several cores
 /// share a campaign without doing a device twice, and a stopped core's targets are taken over once its
-/// claims expire. A restarted runner carries on from the store. Time comes from `clock` (Unix seconds),
+/// claims expire. A core claims only targets of terminals whose session it holds or nobody holds (the
+/// store's terminal sessions) and starts a download only for a terminal it reaches: a target it cannot
+/// reach is given back at once when another core holds the terminal (that core claims it), or after
+/// ``Settings/unreachableRetrySeconds`` when the device is connected nowhere, holding no download slot
+/// meanwhile. A restarted runner carries on from the store. Time comes from `clock` (Unix seconds),
 /// so tests drive it; the runner never sleeps.
 ///
 /// An actor: ticks and operator calls are serialised on this core.
@@ -21,10 +25,14 @@ public actor CampaignRunner {
         /// How long a claim lasts without renewal; a stopped core's targets wait this long before another
         /// core takes them over. Must be comfortably longer than the tick period.
         public var claimSeconds: Int64
+        /// How long a target whose device is connected to no core waits before a core claims it again.
+        public var unreachableRetrySeconds: Int64
 
-        public init(coreID: String = "core-\(UUID().uuidString.prefix(8).lowercased())", claimSeconds: Int64 = 60) {
+        public init(coreID: String = "core-\(UUID().uuidString.prefix(8).lowercased())", claimSeconds: Int64 = 60,
+                    unreachableRetrySeconds: Int64 = 30) {
             self.coreID = coreID
             self.claimSeconds = claimSeconds
+            self.unreachableRetrySeconds = unreachableRetrySeconds
         }
     }
 
@@ -243,6 +251,16 @@ public actor CampaignRunner {
         }
         if try await alreadyHas(device, requirement) {
             return try await finish(&target, .succeeded, error: nil, now: now)
+        }
+        guard provisioning.reaches(terminalID: target.terminalID) else {
+            // The download runs on the core that holds the terminal: hand the target over, or wait for the device.
+            let holder = try await store.terminalSession(terminalID: target.terminalID)?.coreID
+            if let holder, holder != coreID {
+                try await release(target, due: now, error: nil)
+            } else {
+                try await release(target, due: now + settings.unreachableRetrySeconds, error: "the device is not connected to any core")
+            }
+            return false
         }
         let running = try await store.campaignRunningCount(campaignID: campaign.id, smdpAddress: requirement.smdpAddress)
         if running >= campaign.concurrencyPerSMDP {

@@ -232,12 +232,22 @@ public actor ProvisioningService {
         }
     }
 
-    /// Periodic work: start what can start, time out devices that never came back, deliver due notifications.
+    /// Periodic work: confirm jobs whose device is on record on the new profile, start what can start, time out
+    /// devices that never came back, deliver due notifications.
     public func tick() async {
         pump()
         let now = clock()
         do {
             for job in try await store.activeJobs() where running[job.id] == nil && job.isClaimable(by: settings.coreID, now: now) {
+                // The device's return may have been registered where nothing could confirm the job then (another
+                // core drove it, or the registration reached a core that lost the terminal again): the record decides.
+                if job.state.mayHaveEnabled, let iccid = job.iccid, try await store.device(terminalID: job.terminalID)?.fields["iccid"] == iccid {
+                    if let claimed = try await store.claimJob(id: job.id, coreID: settings.coreID, now: now, until: now + settings.claimSeconds),
+                       claimed.state.mayHaveEnabled {
+                        _ = try await confirm(claimed)
+                    }
+                    continue
+                }
                 if job.state == .awaitingReturn {
                     if now - job.updatedAt >= settings.returnTimeoutSeconds { try await timeOut(job, now: now) }
                 } else if !queue.contains(where: { $0.jobID == job.id }), links(job.terminalID) != nil {
@@ -346,6 +356,9 @@ public actor ProvisioningService {
     private func sweepFinished(_ terminalID: String) {
         sweeping.remove(terminalID)
     }
+
+    /// Whether this core reaches the terminal's eUICC now (the terminal's session is held here).
+    public nonisolated func reaches(terminalID: String) -> Bool { links(terminalID) != nil }
 
     /// Jobs running now.
     public var runningCount: Int { running.count }

@@ -106,6 +106,11 @@ public nonisolated struct CoreRPC_RegisterTerminalRequest: Sendable {
 
   public var tlsResumed: Bool = false
 
+  /// 0: a new session; otherwise the epoch the core gave this session when it
+  /// first registered (the edge registers it again after losing a core). The
+  /// core refuses it (DUPLICATE_SESSION) once a newer session registered.
+  public var sessionEpoch: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -142,6 +147,9 @@ public nonisolated struct CoreRPC_RegisterTerminalResponse: Sendable {
   public var reasonText: String = String()
 
   public var retryAfterS: UInt32 = 0
+
+  /// When accepted: the session's epoch, to carry when registering it again.
+  public var sessionEpoch: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -208,6 +216,11 @@ public nonisolated struct CoreRPC_TerminalGoneRequest: Sendable {
 
   /// serverlpa.terminal.v1.ReasonCode value
   public var reasonCode: Int32 = 0
+
+  /// The epoch of the session that ended (0: unknown). The core forgets the
+  /// terminal only when this is the session it holds, so the late notice of an
+  /// older session never ends a newer one registered through the same edge.
+  public var sessionEpoch: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -493,7 +506,7 @@ nonisolated extension CoreRPC_Settings: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension CoreRPC_RegisterTerminalRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterTerminalRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{1}identity\0\u{1}agent\0\u{3}remote_address\0\u{3}tls_resumed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{1}identity\0\u{1}agent\0\u{3}remote_address\0\u{3}tls_resumed\0\u{3}session_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -506,6 +519,7 @@ nonisolated extension CoreRPC_RegisterTerminalRequest: SwiftProtobuf.Message, Sw
       case 3: try { try decoder.decodeSingularStringField(value: &self.agent) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.remoteAddress) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.tlsResumed) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.sessionEpoch) }()
       default: break
       }
     }
@@ -531,6 +545,9 @@ nonisolated extension CoreRPC_RegisterTerminalRequest: SwiftProtobuf.Message, Sw
     if self.tlsResumed != false {
       try visitor.visitSingularBoolField(value: self.tlsResumed, fieldNumber: 5)
     }
+    if self.sessionEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sessionEpoch, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -540,6 +557,7 @@ nonisolated extension CoreRPC_RegisterTerminalRequest: SwiftProtobuf.Message, Sw
     if lhs.agent != rhs.agent {return false}
     if lhs.remoteAddress != rhs.remoteAddress {return false}
     if lhs.tlsResumed != rhs.tlsResumed {return false}
+    if lhs.sessionEpoch != rhs.sessionEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -547,7 +565,7 @@ nonisolated extension CoreRPC_RegisterTerminalRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension CoreRPC_RegisterTerminalResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterTerminalResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}settings\0\u{1}model\0\u{3}required_fields\0\u{3}reason_code\0\u{3}reason_text\0\u{3}retry_after_s\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}settings\0\u{1}model\0\u{3}required_fields\0\u{3}reason_code\0\u{3}reason_text\0\u{3}retry_after_s\0\u{3}session_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -562,6 +580,7 @@ nonisolated extension CoreRPC_RegisterTerminalResponse: SwiftProtobuf.Message, S
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.reasonCode) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.reasonText) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterS) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.sessionEpoch) }()
       default: break
       }
     }
@@ -593,6 +612,9 @@ nonisolated extension CoreRPC_RegisterTerminalResponse: SwiftProtobuf.Message, S
     if self.retryAfterS != 0 {
       try visitor.visitSingularUInt32Field(value: self.retryAfterS, fieldNumber: 7)
     }
+    if self.sessionEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sessionEpoch, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -604,6 +626,7 @@ nonisolated extension CoreRPC_RegisterTerminalResponse: SwiftProtobuf.Message, S
     if lhs.reasonCode != rhs.reasonCode {return false}
     if lhs.reasonText != rhs.reasonText {return false}
     if lhs.retryAfterS != rhs.retryAfterS {return false}
+    if lhs.sessionEpoch != rhs.sessionEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -721,7 +744,7 @@ nonisolated extension CoreRPC_ReportHeartbeatsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TerminalGoneRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{3}reason_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}terminal_id\0\u{3}reason_code\0\u{3}session_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -731,6 +754,7 @@ nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.terminalID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.reasonCode) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sessionEpoch) }()
       default: break
       }
     }
@@ -743,12 +767,16 @@ nonisolated extension CoreRPC_TerminalGoneRequest: SwiftProtobuf.Message, SwiftP
     if self.reasonCode != 0 {
       try visitor.visitSingularInt32Field(value: self.reasonCode, fieldNumber: 2)
     }
+    if self.sessionEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sessionEpoch, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: CoreRPC_TerminalGoneRequest, rhs: CoreRPC_TerminalGoneRequest) -> Bool {
     if lhs.terminalID != rhs.terminalID {return false}
     if lhs.reasonCode != rhs.reasonCode {return false}
+    if lhs.sessionEpoch != rhs.sessionEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

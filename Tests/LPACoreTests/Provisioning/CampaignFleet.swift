@@ -33,6 +33,8 @@ final class CampaignFleet: @unchecked Sendable {
     let cards: [String: VirtualEUICC]
     let terminalIDs: [String]
     private let directory: URL?
+    /// The SQLite file of the fleet's own store (nil when the store was handed in).
+    var storePath: String? { directory?.appendingPathComponent("core.db").path }
     /// Services handed out, drained before the store closes.
     private let services = NIOLockedValueBox<[ProvisioningService]>([])
 
@@ -93,10 +95,14 @@ final class CampaignFleet: @unchecked Sendable {
         _ = try await simulator.confirmOrder(iccid: iccid, eid: eid, matchingId: "NO-ORDER-\(terminalID)", releaseFlag: true)
     }
 
-    /// A core's provisioning service over `store` (default: the fleet's), reaching every card directly.
-    func service(store: (any Store)? = nil) -> ProvisioningService {
+    /// A core's provisioning service over `store` (default: the fleet's), reaching the cards of the terminals
+    /// `reaches` accepts (default: every card) directly; its claims carry `coreID`.
+    func service(store: (any Store)? = nil, coreID: String = "core", reaches: @escaping @Sendable (String) -> Bool = { _ in true }) -> ProvisioningService {
         let links = cards.mapValues { FaultyCardLink(card: $0) }
-        let service = ProvisioningService(store: store ?? self.store, es9: SimulatorES9(simulator: simulator), links: { links[$0] },
+        var settings = ProvisioningService.Settings()
+        settings.coreID = coreID
+        let service = ProvisioningService(store: store ?? self.store, es9: SimulatorES9(simulator: simulator),
+                                          links: { reaches($0) ? links[$0] : nil }, settings: settings,
                                           clock: clock.function, logger: Logger(label: "test.provisioning"))
         services.withLockedValue { $0.append(service) }
         return service

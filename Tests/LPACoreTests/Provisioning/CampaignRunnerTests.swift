@@ -269,6 +269,66 @@ final class CampaignRunnerTests: XCTestCase {
         }
     }
 
+    /// Two cores on one SQLite file, each holding part of the fleet, one device connected nowhere: every
+    /// download starts on the core that holds its terminal, the unconnected device takes no SM-DP+ slot, and
+    /// once it connects the campaign completes with one profile per device.
+    func testTargetsAreStartedByTheCoreThatHoldsTheTerminal() async throws {
+        let fleet = try await CampaignFleet.make(count: 5)
+        addTeardownBlock { await fleet.close() }
+        let storeB = try StoreFactory.open(url: try XCTUnwrap(fleet.storePath), logger: Logger(label: "test.core-b"))
+        addTeardownBlock { try? await storeB.close() }
+        // T-00 is connected to no core; core A holds T-01 and T-03, core B T-02 and T-04.
+        let holders = NIOLockedValueBox<[String: String]>(["T-01": "core-a", "T-03": "core-a", "T-02": "core-b", "T-04": "core-b"])
+        for (terminalID, core) in holders.withLockedValue({ $0 }) {
+            _ = try await fleet.store.openTerminalSession(terminalID: terminalID, coreID: core, epoch: nil, at: fleet.clock.value)
+        }
+        let serviceA = fleet.service(coreID: "core-a", reaches: { id in holders.withLockedValue { $0[id] == "core-a" } })
+        let serviceB = fleet.service(store: storeB, coreID: "core-b", reaches: { id in holders.withLockedValue { $0[id] == "core-b" } })
+        let runnerA = fleet.runner(serviceA, coreID: "core-a")
+        let runnerB = fleet.runner(serviceB, store: storeB, coreID: "core-b")
+        _ = try await runnerA.create(fleet.campaign(concurrencyPerSMDP: 2), start: true)
+
+        /// One period of both cores, as CoreServer runs it (provisioning first), checking who drives what.
+        func round() async throws {
+            await serviceA.tick()
+            await runnerA.tick()
+            await serviceB.tick()
+            await runnerB.tick()
+            for target in try await fleet.store.campaignTargets(campaignID: "c1", state: .running, after: nil, limit: 10) {
+                let holder = holders.withLockedValue { $0[target.terminalID] }
+                XCTAssertNotNil(holder, "\(target.terminalID): a download started for a device connected nowhere")
+                XCTAssertEqual(target.claimedBy, holder, "\(target.terminalID): started by a core that does not hold the terminal")
+            }
+            await serviceA.waitUntilIdle()
+            await serviceB.waitUntilIdle()
+            try await fleet.settle(serviceA)
+            fleet.clock.advance(10)
+        }
+
+        for _ in 0..<6 { try await round() }
+        var p = try await progress(fleet)
+        XCTAssertEqual(p.count(.succeeded), 4, "every connected device provisioned: \(p)")
+        XCTAssertEqual(p.count(.pending), 1, "the unconnected device waits: \(p)")
+        let waiting = try await fleet.store.jobs(terminalID: "T-00", limit: 5)
+        XCTAssertTrue(waiting.isEmpty, "no download for a device connected nowhere")
+
+        // T-00 connects to core B: it is provisioned there and the campaign completes.
+        holders.withLockedValue { $0["T-00"] = "core-b" }
+        _ = try await storeB.openTerminalSession(terminalID: "T-00", coreID: "core-b", epoch: nil, at: fleet.clock.value)
+        fleet.clock.advance(30)
+        for _ in 0..<3 { try await round() }
+        await runnerA.tick()
+        p = try await progress(fleet)
+        XCTAssertEqual(p.count(.succeeded), 5, "\(p)")
+        let campaign = try await state(fleet)
+        XCTAssertEqual(campaign?.state, .completed)
+        XCTAssertEqual(fleet.installedCounts.values.sorted(), Array(repeating: 1, count: 5), "one profile per device")
+        for terminalID in fleet.terminalIDs {
+            let jobs = try await fleet.store.jobs(terminalID: terminalID, limit: 10)
+            XCTAssertEqual(jobs.count, 1, "\(terminalID): one download only")
+        }
+    }
+
     /// Two cores on one PostgreSQL run one campaign; one stops mid-way with downloads it claimed but never
     /// ran. After its claims expire the other takes them over: every device is provisioned exactly once.
     func testTwoCoresOnPostgresShareACampaignAndTakeOverAStoppedCore() async throws {

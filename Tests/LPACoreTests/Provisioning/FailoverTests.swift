@@ -113,6 +113,28 @@ final class FailoverTests: XCTestCase {
         await h.close()
     }
 
+    /// The device came back on the new profile while another core drove the job, and that registration was
+    /// handled where the job could not be confirmed then: the next tick confirms it from the device on record
+    /// instead of leaving it waiting for the return timeout.
+    func testAJobWhoseDeviceIsOnRecordOnTheNewProfileIsConfirmedByTheNextTick() async throws {
+        let h = try await ProvisioningHarness.make()
+        let now = NIOLockedValueBox<Int64>(1_000)
+        let clock: @Sendable () -> Int64 = { now.withLockedValue { $0 } }
+        let a = h.service(clock: clock, returnTimeout: 300, coreID: "core-a")
+        let created = try await a.deviceRegistered(h.record(requirement))
+        await a.waitUntilIdle()
+        let waiting = try await h.store.job(id: try XCTUnwrap(created?.id))
+        XCTAssertEqual(waiting?.state, .awaitingReturn, waiting?.errorText ?? "")
+        // The return is on record (registered on another core), but core B never heard it.
+        try await h.store.upsertDevice(h.record(requirement, iccid: h.card.enabledICCID))
+        let b = h.service(clock: clock, returnTimeout: 300, coreID: "core-b")
+        now.withLockedValue { $0 += 5 }
+        await b.tick()
+        let job = try await h.store.job(id: try XCTUnwrap(created?.id))
+        XCTAssertEqual(job?.state, .confirmed, "confirmed at once, not after the return timeout")
+        await h.close()
+    }
+
     func testTheReturnTimeoutIsAppliedOnceWhenTwoCoresTick() async throws {
         let h = try await ProvisioningHarness.make()
         let sink = RecordingSink()

@@ -74,6 +74,8 @@ public final class EdgeDirectory: TerminalControl {
     }
 
     public var terminalCount: Int { state.withLockedValue { $0.terminals.count } }
+    /// The connections of the edges linked to this core.
+    public var edgeConnections: [RPCConnection] { state.withLockedValue { $0.edges.values.map(\.connection) } }
     public var edgeCount: Int { state.withLockedValue { $0.edges.count } }
 
     private func client(for terminalID: String) throws -> CoreToEdgeClient {

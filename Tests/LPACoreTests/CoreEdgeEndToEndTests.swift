@@ -1,6 +1,8 @@
 import Foundation
 @testable import LPACore
 @testable import LPAEdge
+import LPACoreRPC
+import LPARPC
 import LPASimKit
 import LPAStore
 import Logging
@@ -247,6 +249,60 @@ final class CoreEdgeEndToEndTests: XCTestCase {
         await edge.stop()
         await link.shutdown()
         await core.stop()
+    }
+
+    /// A terminal moved back to its own core when that core returns: the edge tells the core it leaves
+    /// (TerminalGone), which forgets it, and refuses that core's calls about it from then on, while the
+    /// terminal keeps its one session.
+    func testTheCoreATerminalLeftIsToldAndItsCallsAreRefused() async throws {
+        let devices = try FleetLoader.devices(inPKI: pkiPath, limit: 4)
+        // Ports such that one terminal's own core is B.
+        let portA = try await freePort()
+        var portB = 0
+        var preferringB: String?
+        for _ in 0..<32 where preferringB == nil {
+            portB = try await freePort()
+            preferringB = devices.map(\.identity.eid).first {
+                RPCCoreLink.score($0, "127.0.0.1:\(portB)") > RPCCoreLink.score($0, "127.0.0.1:\(portA)")
+            }
+        }
+        let moved = try XCTUnwrap(preferringB, "no port found on which a terminal prefers core B")
+        let coreA = try await startCore(port: portA, database: "sqlite::memory:")
+        var coreB = try await startCore(port: portB, database: "sqlite::memory:")
+        let (edge, link) = try await startEdge(corePorts: [portA, portB])
+        let fleet = try fleet(devices, edge: edge)
+        fleet.start()
+        try await eventually("all welcomed") { fleet.statistics.snapshot.welcomed == 4 }
+        try await eventually("the terminal on core B") { coreB.directory.connection(for: moved) != nil }
+
+        // Core B goes away: the terminal moves to core A; B comes back: it moves back and A is told.
+        await coreB.stop()
+        try await eventually("moved to core A") { coreA.directory.connection(for: moved) != nil }
+        coreB = try await startCore(port: portB, database: "sqlite::memory:")
+        try await eventually("back on core B") { coreB.directory.connection(for: moved) != nil }
+        try await eventually("core A told the terminal left") { coreA.directory.connection(for: moved) == nil }
+        XCTAssertEqual(fleet.statistics.snapshot.welcomed, 4, "the terminal kept its session")
+
+        // Core A still asks the edge about it: refused, and nothing reaches the terminal.
+        let batches = fleet.statistics.snapshot.batchesExecuted
+        let connection = try XCTUnwrap(coreA.directory.edgeConnections.first)
+        var request = CoreRPC_TransmitApduBatchRequest()
+        request.terminalID = moved
+        request.channel = 0
+        request.apdus = [Data([0x80, 0xE2, 0x91, 0x00, 0x03, 0xBF, 0x3E, 0x00])]
+        do {
+            _ = try await CoreToEdgeClient(connection).transmitApduBatch(request, deadline: RPCDeadline(.now() + .seconds(10)))
+            XCTFail("a call from the core the terminal left must be refused")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.status, .failedPrecondition, "\(error)")
+        }
+        XCTAssertEqual(fleet.statistics.snapshot.batchesExecuted, batches)
+
+        await fleet.stop()
+        await edge.stop()
+        await link.shutdown()
+        await coreA.stop()
+        await coreB.stop()
     }
 
     func testTerminalsAreSpreadOverCoresAndMovedWhenOneGoesAway() async throws {

@@ -96,11 +96,13 @@ final class CampaignFleet: @unchecked Sendable {
     }
 
     /// A core's provisioning service over `store` (default: the fleet's), reaching the cards of the terminals
-    /// `reaches` accepts (default: every card) directly; its claims carry `coreID`.
-    func service(store: (any Store)? = nil, coreID: String = "core", reaches: @escaping @Sendable (String) -> Bool = { _ in true }) -> ProvisioningService {
+    /// `reaches` accepts (default: every card) directly, running at most `concurrentJobs` at once; its claims carry `coreID`.
+    func service(store: (any Store)? = nil, coreID: String = "core", concurrentJobs: Int = 64,
+                 reaches: @escaping @Sendable (String) -> Bool = { _ in true }) -> ProvisioningService {
         let links = cards.mapValues { FaultyCardLink(card: $0) }
         var settings = ProvisioningService.Settings()
         settings.coreID = coreID
+        settings.maximumConcurrentJobs = concurrentJobs
         let service = ProvisioningService(store: store ?? self.store, es9: SimulatorES9(simulator: simulator),
                                           links: { reaches($0) ? links[$0] : nil }, settings: settings,
                                           clock: clock.function, logger: Logger(label: "test.provisioning"))

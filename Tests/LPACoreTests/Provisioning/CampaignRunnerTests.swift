@@ -345,14 +345,13 @@ final class CampaignRunnerTests: XCTestCase {
             try? await storeB.close()
         }
 
-        // In the second round core A no longer reaches the devices (it is going down): its downloads stay queued.
+        // In the second round core A creates downloads but runs none (it is going down): they stay queued.
         let serviceA = fleet.service(store: storeA)
         let serviceB = fleet.service(store: storeB)
-        let unreachable = ProvisioningService(store: storeA, es9: SimulatorES9(simulator: fleet.simulator), links: { _ in nil },
-                                              clock: fleet.clock.function)
+        let stalled = fleet.service(store: storeA, coreID: "core-a", concurrentJobs: 0)
         let runnerA = fleet.runner(serviceA, store: storeA, coreID: "core-a", claimSeconds: 60)
         let runnerB = fleet.runner(serviceB, store: storeB, coreID: "core-b", claimSeconds: 60)
-        let runnerADying = fleet.runner(unreachable, store: storeA, coreID: "core-a", claimSeconds: 60)
+        let runnerADying = fleet.runner(stalled, store: storeA, coreID: "core-a", claimSeconds: 60)
         _ = try await runnerA.create(fleet.campaign(startsPerMinute: 4), start: true)
 
         // Round 1: both cores tick at once.

@@ -189,11 +189,13 @@ extension ProvisioningHarness {
     }
 
     func service(es2: Bool = false, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
-                 returnTimeout: Int64 = 600, events: (any JobEventSink)? = nil, coreID: String = "core") -> ProvisioningService {
+                 returnTimeout: Int64 = 600, events: (any JobEventSink)? = nil, coreID: String = "core",
+                 concurrentJobs: Int = 64) -> ProvisioningService {
         let link = self.link
         var settings = ProvisioningService.Settings()
         settings.returnTimeoutSeconds = returnTimeout
         settings.coreID = coreID
+        settings.maximumConcurrentJobs = concurrentJobs
         return ProvisioningService(store: store, es9: SimulatorES9(simulator: simulator), es2: es2 ? SimulatorES2(simulator: simulator) : nil,
                                    links: { _ in link }, settings: settings, clock: clock, events: events)
     }

@@ -1,7 +1,18 @@
 /// The device-model library, configuration rule and count settings a lab run loads into lpa-core.
 public enum LabLibrary {
-    public static func yaml(smdpAddress: String, profileType: String, matchingID: String?) -> String {
+    /// The lab library: `SIM-METER-1` with its count settings and, with `rule`, the configuration rule that gives
+    /// every such device the requirement (automation downloads on registration); without it devices get no
+    /// requirement and download only when a campaign names one.
+    public static func yaml(smdpAddress: String, profileType: String, matchingID: String?, rule: Bool = true) -> String {
         let matching = matchingID.map { ", matchingID: \"\($0)\"" } ?? ""
+        let rules = rule ? """
+            configurationRules:
+              - name: simulated-meters
+                priority: 10
+                match: {models: [SIM-METER-1]}
+                requirement: {smdpAddress: "\(smdpAddress)", profileType: "\(profileType)"\(matching)}
+
+            """ : ""
         return """
         # Lab libraries for lpa-core: one device model, one rule, one count-setting table.
         deviceModels:
@@ -13,12 +24,7 @@ public enum LabLibrary {
               - {name: iccid, required: false, validation: iccid}
             heartbeatIntervalSeconds: 2
             historyLimit: 50
-        configurationRules:
-          - name: simulated-meters
-            priority: 10
-            match: {models: [SIM-METER-1]}
-            requirement: {smdpAddress: "\(smdpAddress)", profileType: "\(profileType)"\(matching)}
-        countSettings:
+        \(rules)countSettings:
           - model: SIM-METER-1
             bands:
               # A silent window keeps the short interval; a terminal that reports moves to a longer one.

@@ -45,6 +45,10 @@ struct ChaosCommand: AsyncParsableCommand {
         case core, edge, rollingEdges = "rolling-edges", mixed
     }
 
+    enum Provisioning: String, ExpressibleByArgument, CaseIterable {
+        case automation, campaign
+    }
+
     @Option(help: "Number of terminals (one profile each).")
     var terminals: Int = 100
 
@@ -56,6 +60,13 @@ struct ChaosCommand: AsyncParsableCommand {
 
     @Option(help: "Faults: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: Scenario = .mixed
+
+    @Option(help: """
+        How downloads start: automation (the configuration rule's requirement, on registration) or campaign \
+        (devices without a requirement; once every terminal registered, one campaign over all of them is created \
+        through core 1's admin API with `lpa-core admin campaigns create`).
+        """)
+    var provisioning: Provisioning = .automation
 
     @Option(help: "Number of faults.")
     var faults: Int = 4
@@ -131,9 +142,9 @@ struct ChaosCommand: AsyncParsableCommand {
         let smdp = try SMDPSimulator(pki: rsp, configuration: smdpConfiguration)
         let smdpServer = try await SMDPServer.start(simulator: smdp, host: "127.0.0.1", port: smdpPort, tls: try SMDPServer.tlsConfiguration(pki: rsp))
 
-        try LabLibrary.yaml(smdpAddress: smdpAddress, profileType: "chaos-profile", matchingID: nil)
+        try LabLibrary.yaml(smdpAddress: smdpAddress, profileType: "chaos-profile", matchingID: nil, rule: provisioning == .automation)
             .write(toFile: "\(dir)/libraries.yaml", atomically: true, encoding: .utf8)
-        try """
+        let coreYAML = """
         provisioning:
           maximumConcurrentJobs: 64
           maximumConcurrentJobsPerSMDP: 64
@@ -141,7 +152,20 @@ struct ChaosCommand: AsyncParsableCommand {
           operators:
             - {smdpAddress: "\(smdpAddress)", trustedRoots: {file: "\(ciFile)"}, maxConnections: 32}
         presence: {reportDelaySeconds: 10, graceSeconds: 10, sweepSeconds: 1}
-        """.write(toFile: "\(dir)/core.yaml", atomically: true, encoding: .utf8)
+
+        """
+        try coreYAML.write(toFile: "\(dir)/core.yaml", atomically: true, encoding: .utf8)
+        // Core 1 also serves the admin API (plain HTTP on loopback) for the campaign.
+        let adminPort = try LoopbackPort.free()
+        let adminToken = UUID().uuidString
+        try (coreYAML + """
+        admin:
+          host: 127.0.0.1
+          port: \(adminPort)
+          tokens:
+            - {name: chaos, role: admin, token: "\(adminToken)"}
+
+        """).write(toFile: "\(dir)/core-1.yaml", atomically: true, encoding: .utf8)
         // The edges report heartbeat counts every 5 s (the cores allow 10 s for a report to arrive) and serve
         // their metrics on ports the OS picks.
         try """
@@ -179,7 +203,17 @@ struct ChaosCommand: AsyncParsableCommand {
         let store = try StoreFactory.open(url: storeURL, logger: Logger(label: "chaos"))
         let started = Date()
         fleet.start()
-        note("fleet of \(terminals) on \(link); \(faults) faults (\(scenario.rawValue), seed \(seed))")
+        note("fleet of \(terminals) on \(link); \(faults) faults (\(scenario.rawValue), seed \(seed)); \(provisioning.rawValue)")
+        if provisioning == .campaign {
+            note("waiting for every terminal to register")
+            while try await store.deviceCount() < terminals {
+                guard Date().timeIntervalSince(started) < timeout else { throw ChaosError("only \(try await store.deviceCount()) of \(terminals) terminals registered in \(Int(timeout)) s") }
+                try await Task.sleep(for: .seconds(1))
+            }
+            try createCampaign(adminPort: adminPort, token: adminToken, smdpAddress: smdpAddress, terminalIDs: devices.map(\.identity.eid),
+                               binaries: binaries, log: "\(dir)/campaign-create.log")
+            note("campaign \(Self.campaignID) created through core 1")
+        }
 
         // Faults at random moments of the downloads.
         var random = SeededRandom(seed: seed)
@@ -223,7 +257,12 @@ struct ChaosCommand: AsyncParsableCommand {
             let confirmed = counts[.confirmed] ?? 0
             Console.status(String(format: "%5.0fs  confirmed %d/%d  active %d  failed %d", Date().timeIntervalSince(started), confirmed, terminals,
                                   active, (counts[.failed] ?? 0) + (counts[.returnTimedOut] ?? 0)))
-            if active == 0, counts.values.reduce(0, +) >= terminals {
+            var campaignDone = true
+            if provisioning == .campaign {
+                let state = try? await store.campaign(id: Self.campaignID)?.state
+                campaignDone = state == .completed || state == .canceled
+            }
+            if active == 0, counts.values.reduce(0, +) >= terminals, campaignDone {
                 if quietSince == nil { quietSince = Date() }
                 if Date().timeIntervalSince(quietSince!) >= 6 { settledAt = quietSince!; break }
             } else {
@@ -263,14 +302,35 @@ struct ChaosCommand: AsyncParsableCommand {
             report.offlineTransitions += try await store.presenceChanges(terminalID: eid, limit: 1000).filter { $0.to == .offline }.count
         }
         report.jobsRunByTwoCores = topology.jobsDrivenByTwoCores()
+        if provisioning == .campaign {
+            let campaign = try await store.campaign(id: Self.campaignID)
+            let progress = try await store.campaignProgress(id: Self.campaignID)
+            report.campaign = .init(state: campaign?.state.rawValue ?? "missing", succeeded: progress.count(.succeeded),
+                                    failed: progress.count(.failed), skipped: progress.count(.skipped))
+            // Targets that never finished are stuck, whatever their terminal's jobs say.
+            let finished = progress.count(.succeeded) + progress.count(.failed) + progress.count(.skipped)
+            report.stuck = max(report.stuck, terminals - finished)
+        }
         report.recoverySeconds = (max(0, settledAt.timeIntervalSince(lastFaultEnd)) * 10).rounded() / 10
         report.seconds = (Date().timeIntervalSince(started) * 10).rounded() / 10
-        report.conditions = "\(cores) cores, \(edges) edges, HAProxy, PostgreSQL; link \(link); \(profileSize)-byte profiles; scenario \(scenario.rawValue), \(faults) faults, seed \(seed); servers as \(runAs ?? "the current user")"
+        report.conditions = "\(cores) cores, \(edges) edges, HAProxy, PostgreSQL; link \(link); \(profileSize)-byte profiles; \(provisioning.rawValue); scenario \(scenario.rawValue), \(faults) faults, seed \(seed); servers as \(runAs ?? "the current user")"
         try? await store.close()
         await fleet.stop()
         await smdpServer.shutdown()
         print(report.json())
         if report.stuck + report.falseFailures + report.doubleInstalls + report.jobsRunByTwoCores + report.falseOffline > 0 { throw ExitCode(1) }
+    }
+
+    static let campaignID = "chaos"
+
+    /// Creates and starts the campaign over `terminalIDs` as an operator would: `lpa-core admin campaigns create`
+    /// against core 1's admin API. No canary, no automatic pause, a start rate that never holds the fleet back.
+    private func createCampaign(adminPort: Int, token: String, smdpAddress: String, terminalIDs: [String], binaries: URL, log: String) throws {
+        var arguments = ["admin", "campaigns", "create", "--url", "http://127.0.0.1:\(adminPort)", "--token", token, "--id", Self.campaignID,
+                         "--name", "chaos", "--smdp", smdpAddress, "--profile-type", "chaos-profile", "--starts-per-minute", "60000",
+                         "--concurrency-per-smdp", "64", "--canary-share", "0", "--failure-threshold", "1", "--max-attempts", "3"]
+        for id in terminalIDs { arguments += ["--terminal", id] }
+        try ChaosTopology.run(nil, binaries.appendingPathComponent("lpa-core").path, arguments, log: log)
     }
 
     private func note(_ text: String) {
@@ -313,11 +373,20 @@ struct ChaosReport: Encodable {
     var recoverySeconds = 0.0
     var seconds = 0.0
     var conditions = ""
+    /// The campaign's end, in the campaign scenario.
+    var campaign: CampaignOutcome?
+
+    struct CampaignOutcome: Encodable {
+        var state: String
+        var succeeded: Int
+        var failed: Int
+        var skipped: Int
+    }
 
     init(terminals: Int) { self.terminals = terminals }
 
     enum CodingKeys: String, CodingKey {
-        case terminals, confirmed, failed, stuck, seconds, conditions
+        case terminals, confirmed, failed, stuck, seconds, conditions, campaign
         case falseFailures = "false_failures"
         case doubleInstalls = "double_installs"
         case jobsRunByTwoCores = "jobs_run_by_two_cores"

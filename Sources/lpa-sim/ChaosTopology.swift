@@ -71,8 +71,11 @@ struct ChaosTopology {
 
     mutating func startCore(_ index: Int, store: String, pki: String) async throws {
         let port = try port(for: .core(index))
+        // A core's own configuration (core-N.yaml) when there is one, else the shared core.yaml.
+        let own = "\(directory)/\(Member.core(index).name).yaml"
+        let configuration = FileManager.default.fileExists(atPath: own) ? own : "\(directory)/core.yaml"
         let process = try await launch(.core(index), binaries.appendingPathComponent("lpa-core").path, [
-            "serve", "--config", "\(directory)/core.yaml", "--store", store, "--listen", "127.0.0.1:\(port)", "--pki", pki,
+            "serve", "--config", configuration, "--store", store, "--listen", "127.0.0.1:\(port)", "--pki", pki,
             "--libraries", "\(directory)/libraries.yaml", "--node-id", Member.core(index).name, "--log-level", logLevel,
         ])
         try await process.waitUntilAccepting(host: "127.0.0.1", port: port, timeout: .seconds(60))

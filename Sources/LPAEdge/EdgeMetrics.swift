@@ -12,6 +12,8 @@ public struct EdgeMetrics: Sendable {
     /// Heartbeats dropped for exceeding the per-terminal rate (``EdgeConfiguration/Heartbeat/maxPerSecond``).
     public let heartbeatsExcess = Counter(label: "lpa_edge_heartbeats_excess_total")
     public let framesIn = Counter(label: "lpa_edge_frames_in_total")
+    /// Established sessions whose connection ended without close_notify (a terminal that lost its link).
+    public let uncleanShutdowns = Counter(label: "lpa_edge_tls_unclean_shutdowns_total")
     public let handshakeLatency = Timer(label: "lpa_edge_tls_handshake_seconds")
 
     public init() {}

@@ -96,6 +96,9 @@ final class TerminalSessionHandler: ChannelDuplexHandler {
             if tls.resumed { env.metrics.handshakesResumed.increment() } else { env.metrics.handshakes.increment() }
             if let cn = tls.peerSubjectValue("CN") { logger[metadataKey: "cert_cn"] = .string(cn) }
             perform(stateMachine.handshakeCompleted(tls))
+        } else if event is TLSUncleanShutdown {
+            env.metrics.uncleanShutdowns.increment()
+            logger.debug("connection ended without close_notify")
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -112,6 +112,10 @@ final class HTTPClientConnectionHandler: ChannelInboundHandler, RemovableChannel
             state = .idle
             armIdleTimer()
             promise.succeed(())
+        } else if event is TLSUncleanShutdown, case .receivingBody = state {
+            // The server did not end its TLS session: a body delimited by the end of the connection may be cut
+            // short by anyone on the path, so it is not taken as complete.
+            fail(.connectionClosedEarly, close: false)
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -104,6 +104,9 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .failQueued(let report):
             failQueuedWrites(with: TLSError.closedDuringHandshake)
             if report { context.fireErrorCaught(TLSError.closedDuringHandshake) }
+        case .failQueuedAndReportUncleanShutdown:
+            failQueuedWrites(with: TLSError.closed)
+            context.fireUserInboundEventTriggered(TLSUncleanShutdown())
         case .failQueuedSilently:
             failQueuedWrites(with: TLSError.closed)
         }

@@ -144,12 +144,19 @@ struct TLSHandlerStateMachine {
     enum InactiveAction: Equatable {
         /// Fail queued writes; report that the handshake never finished.
         case failQueued(reportHandshakeError: Bool)
+        /// The transport ended in the middle of an established session, with no close_notify either way (a
+        /// ragged EOF): fail queued writes and report ``TLSUncleanShutdown``; what arrived may be truncated.
+        case failQueuedAndReportUncleanShutdown
         case failQueuedSilently
     }
 
     mutating func channelInactive() -> InactiveAction {
-        let wasHandshaking = state == .handshaking
+        let previous = state
         state = .closed
-        return wasHandshaking ? .failQueued(reportHandshakeError: true) : .failQueuedSilently
+        switch previous {
+        case .handshaking: return .failQueued(reportHandshakeError: true)
+        case .active: return .failQueuedAndReportUncleanShutdown
+        case .idle, .closing, .closed: return .failQueuedSilently
+        }
     }
 }

@@ -46,3 +46,11 @@ public struct TLSHandshakeCompleted: Sendable, Hashable, Codable {
         peerSubject.first { $0.name == name }?.value
     }
 }
+
+/// Fired as a user inbound event by ``TLSHandler``, just before `channelInactive`, when the transport ended while
+/// the session was established and neither side had sent close_notify (a ragged EOF). Data received until then
+/// was authenticated record by record, but the peer did not say it had finished: a message delimited by the
+/// end of the connection may be truncated. Devices that lose their radio link end this way.
+public struct TLSUncleanShutdown: Sendable, Hashable {
+    public init() {}
+}

@@ -131,6 +131,25 @@ final class HTTPClientConnectionHandlerTests: XCTestCase {
         XCTAssertEqual(error(of: outcome) as? HTTPClientError, .connectionClosedEarly)
     }
 
+    /// A body delimited by the end of the connection is complete only when the server ended its TLS session
+    /// (close_notify); a ragged end may be a truncation.
+    func testABodyDelimitedByACleanEndIsComplete() throws {
+        try completeHandshake()
+        let clean = try send()
+        try feed("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"all\":1}")
+        channel.pipeline.fireChannelInactive()
+        XCTAssertEqual(try clean.wait().response.body, Array("{\"all\":1}".utf8))
+    }
+
+    func testABodyDelimitedByARaggedEndIsClosedEarly() throws {
+        try completeHandshake()
+        let ragged = try send()
+        try feed("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"all\"")
+        channel.pipeline.fireUserInboundEventTriggered(TLSUncleanShutdown())
+        channel.pipeline.fireChannelInactive()
+        XCTAssertEqual(error(of: ragged) as? HTTPClientError, .connectionClosedEarly)
+    }
+
     func testDeadlineFailsTheCallAndClosesTheConnection() throws {
         try completeHandshake()
         let outcome = try send(deadline: loop.now + .milliseconds(100))

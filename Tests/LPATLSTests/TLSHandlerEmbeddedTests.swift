@@ -14,6 +14,7 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
         var received = ByteBuffer()
         var errors: [Error] = []
         var inactive = false
+        var uncleanShutdowns = 0
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
@@ -22,6 +23,10 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if let done = event as? TLSHandshakeCompleted { handshakes.append(done) }
+            if event is TLSUncleanShutdown {
+                XCTAssertFalse(inactive, "reported before channelInactive")
+                uncleanShutdowns += 1
+            }
             context.fireUserInboundEventTriggered(event)
         }
 
@@ -126,6 +131,7 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
             XCTAssertTrue(closerEvents.inactive && peerEvents.inactive)
             XCTAssertTrue(closerEvents.errors.isEmpty, "\(closerEvents.errors)")
             XCTAssertTrue(peerEvents.errors.isEmpty, "\(peerEvents.errors)")
+            XCTAssertEqual(closerEvents.uncleanShutdowns + peerEvents.uncleanShutdowns, 0, "a close_notify close is clean")
             // Nothing may be written once closing began.
             let late = closer.eventLoop.makePromise(of: Void.self)
             closer.writeAndFlush(ByteBuffer(string: "late"), promise: late)
@@ -169,5 +175,23 @@ final class TLSHandlerEmbeddedTests: XCTestCase {
         pair.client.pipeline.fireChannelInactive()
         XCTAssertTrue(pair.clientEvents.inactive)
         XCTAssertEqual(pair.clientEvents.errors.compactMap { $0 as? TLSError }, [.closedDuringHandshake])
+        XCTAssertEqual(pair.clientEvents.uncleanShutdowns, 0)
+    }
+
+    /// The transport ends in an established session without close_notify (a device losing its link): reported
+    /// as ``TLSUncleanShutdown`` before channelInactive, not as an error; the data before it was delivered.
+    func testARaggedEndOfAnEstablishedSessionIsReported() throws {
+        let pair = try makePair()
+        try handshake(pair)
+        pair.client.writeAndFlush(ByteBuffer(string: "last words"), promise: nil)
+        try shuttle(pair)
+        pair.server.pipeline.fireChannelInactive()
+        XCTAssertEqual(String(buffer: pair.serverEvents.received), "last words")
+        XCTAssertEqual(pair.serverEvents.uncleanShutdowns, 1)
+        XCTAssertTrue(pair.serverEvents.inactive)
+        XCTAssertTrue(pair.serverEvents.errors.isEmpty, "\(pair.serverEvents.errors)")
+        let late = pair.server.eventLoop.makePromise(of: Void.self)
+        pair.server.writeAndFlush(ByteBuffer(string: "late"), promise: late)
+        XCTAssertThrowsError(try late.futureResult.wait())
     }
 }

@@ -44,6 +44,8 @@ free_port() {
 export LPA_TERMINAL_PORT=$(free_port) LPA_CORE1_ADMIN_PORT=$(free_port) LPA_CORE2_ADMIN_PORT=$(free_port)
 export LPA_HAPROXY_STATS_PORT=$(free_port) LPA_SIM_TERMINALS=$terminals
 export LPA_SIM_DEVICES=${LPA_SIM_DEVICES:-$terminals}
+# Containers cannot be given more open files than the daemon's hard limit: take this shell's unless set.
+export LPA_NOFILE=${LPA_NOFILE:-$(ulimit -Hn)}
 
 teardown() {
     if [[ -z "${SMOKE_KEEP:-}" ]]; then

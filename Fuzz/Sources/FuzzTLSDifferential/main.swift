@@ -123,14 +123,16 @@ private final class Pair {
                 }
             }
             let flight = bioBytes(clientOut)
-            if !flight.isEmpty { server.feed(ByteBuffer(bytes: flight)) }
+            if !flight.isEmpty {
+                do { try server.feed(ByteBuffer(bytes: flight)) } catch { fatalError("server feed (handshake): \(error)") }
+            }
             if !serverDone {
                 switch server.doHandshake() {
                 case .complete:
                     serverDone = true
                     // As TLSHandler does: the last flight goes out, then the hand-over.
                     if let out = server.drainCiphertext(allocator: ByteBufferAllocator()) { bioWrite(clientIn, Array(out.readableBytesView)) }
-                    server.finishHandshake()
+                    do { try server.finishHandshake() } catch { fatalError("server hand-over: \(error)") }
                 case .wantMore:
                     break
                 case .failed(let error):
@@ -154,7 +156,8 @@ private final class Pair {
         var offset = 0
         while offset < toServer.count {
             let end = offset + min(toServer.count - offset, chunk)
-            server.feed(ByteBuffer(bytes: toServer[offset..<end]))
+            // Buffering what OpenSSL sealed must not fail: a failure is a finding, like a failed read.
+            do { try server.feed(ByteBuffer(bytes: toServer[offset..<end])) } catch { fatalError("server feed: \(error)") }
             offset = end
             let result = server.readPlaintext(into: &plaintext)
             // Whatever the server seals in answer (a KeyUpdate) goes to the client.

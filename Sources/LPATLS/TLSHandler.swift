@@ -131,7 +131,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if stateMachine.state == .handshaking {
                 apply(stateMachine.handshakeFailed(error), context: context)
             } else {
-                apply(stateMachine.readFailed(error), context: context)
+                apply(stateMachine.connectionFailed(error), context: context)
             }
             return
         }
@@ -203,7 +203,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
             do {
                 try connection.finishHandshake()
             } catch {
-                apply(stateMachine.readFailed(error), context: context)
+                apply(stateMachine.connectionFailed(error), context: context)
                 return
             }
             context.fireUserInboundEventTriggered(details)
@@ -234,7 +234,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 sendCloseNotifyAndClose(context: context, promise: nil)
             }
         case .failed(let error):
-            apply(stateMachine.readFailed(error), context: context)
+            apply(stateMachine.connectionFailed(error), context: context)
         }
     }
 
@@ -303,7 +303,7 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func encryptAndWrite(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         if let error = connection.writePlaintext(buffer) {
             promise?.fail(error)
-            apply(stateMachine.writeFailed(error), context: context)
+            apply(stateMachine.connectionFailed(error), context: context)
             return
         }
         if let ciphertext = connection.drainCiphertext(allocator: allocator) {

@@ -118,20 +118,9 @@ struct TLSHandlerStateMachine {
         }
     }
 
-    /// Decryption or record processing failed after the handshake.
-    mutating func readFailed(_ error: TLSError) -> HandshakeOutcomeAction {
-        switch state {
-        case .active, .closing:
-            state = .closed
-            return .failAndClose(error)
-        default:
-            return .none
-        }
-    }
-
-    /// Encrypting application data failed: the connection cannot carry on (later writes fail with
-    /// ``TLSError/closed``, reads stop).
-    mutating func writeFailed(_ error: TLSError) -> HandshakeOutcomeAction {
+    /// Decrypting, record processing or encrypting failed after the handshake: the connection cannot carry on
+    /// (later writes fail with ``TLSError/closed``, reads stop).
+    mutating func connectionFailed(_ error: TLSError) -> HandshakeOutcomeAction {
         switch state {
         case .active, .closing:
             state = .closed

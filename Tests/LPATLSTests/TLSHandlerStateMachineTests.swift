@@ -74,17 +74,17 @@ final class TLSHandlerStateMachineTests: XCTestCase {
 
     func testReadFailuresCloseOnlyEstablishedConnections() {
         var m = active()
-        XCTAssertEqual(m.readFailed(.closed), .failAndClose(.closed))
+        XCTAssertEqual(m.connectionFailed(.closed), .failAndClose(.closed))
         XCTAssertEqual(m.state, .closed)
-        XCTAssertEqual(m.readFailed(.closed), .none)
+        XCTAssertEqual(m.connectionFailed(.closed), .none)
 
         var closing = active()
         _ = closing.closeRequested()
-        XCTAssertEqual(closing.readFailed(.closed), .failAndClose(.closed))
+        XCTAssertEqual(closing.connectionFailed(.closed), .failAndClose(.closed))
 
         var handshaking = TLSHandlerStateMachine()
         _ = handshaking.channelActive()
-        XCTAssertEqual(handshaking.readFailed(.closed), .none, "handshake errors arrive as handshakeFailed")
+        XCTAssertEqual(handshaking.connectionFailed(.closed), .none, "handshake errors arrive as handshakeFailed")
     }
 
     func testTransportLossReportsAHandshakeThatNeverFinished() {
@@ -101,12 +101,12 @@ final class TLSHandlerStateMachineTests: XCTestCase {
 
     func testAWriteFailureClosesOnceAndRefusesLaterWrites() {
         var m = TLSHandlerStateMachine()
-        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["x"])), .none, "nothing established to fail")
+        XCTAssertEqual(m.connectionFailed(.writeFailed(reasons: ["x"])), .none, "nothing established to fail")
         _ = m.channelActive()
         _ = m.handshakeCompleted()
-        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["x"])), .failAndClose(.writeFailed(reasons: ["x"])))
+        XCTAssertEqual(m.connectionFailed(.writeFailed(reasons: ["x"])), .failAndClose(.writeFailed(reasons: ["x"])))
         XCTAssertEqual(m.state, .closed)
         XCTAssertEqual(m.write(), .fail(.closed))
-        XCTAssertEqual(m.writeFailed(.writeFailed(reasons: ["y"])), .none, "reported once")
+        XCTAssertEqual(m.connectionFailed(.writeFailed(reasons: ["y"])), .none, "reported once")
     }
 }
